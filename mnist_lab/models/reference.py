@@ -1,0 +1,35 @@
+"""The classic Keras MNIST CNN, layer for layer.
+
+Two convolution + max-pooling blocks learn local strokes and then their combinations; a dense
+layer of 128 units mixes them, and a 10-way softmax gives one probability per digit. It has
+225,034 parameters and reaches about 99% test accuracy in a few epochs.
+"""
+
+import keras
+from keras import layers
+
+from mnist_lab.compiling import compile_with_defaults
+from mnist_lab.registry import register_model
+
+
+@register_model(
+    "reference",
+    description="The classic CNN: 2 conv/max-pool blocks (32, 64 filters), dense 128, softmax 10.",
+    tags=("cnn", "classic"),
+)
+def reference() -> keras.Model:
+    """Build and compile the classic MNIST CNN."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="reference",
+    )
+    return compile_with_defaults(model)

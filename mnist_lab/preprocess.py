@@ -1,0 +1,73 @@
+"""From uint8 MNIST arrays to what a Keras model trains on: pure numpy, no TensorFlow.
+
+`normalize` is strict on purpose: a float image passed twice through it, or a batch without its
+image axes, is a bug a student should see at once rather than a model that trains on garbage.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 images (N, 28, 28) or (N, 28, 28, 1) to float32 (N, 28, 28, 1) in [0, 1]."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(
+            f"normalize expects uint8 pixels in 0..255, got dtype {images.dtype}; "
+            "pass the raw images from load_mnist, not already-scaled ones."
+        )
+    if images.ndim == 3 and images.shape[1:] == IMAGE_SHAPE:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[1:] != (*IMAGE_SHAPE, 1):
+        raise ValueError(
+            f"normalize expects images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}."
+        )
+    return images.astype(np.float32) / np.float32(255)
+
+
+def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Turn integer labels (N,) into float32 one-hot rows (N, num_classes)."""
+    labels = np.asarray(labels)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}.")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"one_hot expects a 1-D array of integer labels, got shape {labels.shape} "
+            f"of dtype {labels.dtype}."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot expects labels in 0..{num_classes - 1}, "
+            f"got values from {labels.min()} to {labels.max()}."
+        )
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def stratified_split(
+    labels: np.ndarray, validation_fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into (train, validation), keeping each class's share in both parts.
+
+    Each class gives round(fraction * its size) of its examples, chosen by a generator seeded
+    with `seed`, to validation; the same labels and seed always give the same split.
+    """
+    labels = np.asarray(labels)
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction must be a float in (0, 1), got {validation_fraction}."
+        )
+    if labels.ndim != 1:
+        raise ValueError(f"stratified_split expects 1-D labels, got shape {labels.shape}.")
+    rng = np.random.default_rng(seed)
+    validation = []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        count = int(round(validation_fraction * members.size))
+        validation.append(rng.permutation(members)[:count])
+    validation_idx = np.sort(np.concatenate(validation)) if validation else np.array([], int)
+    train_idx = np.setdiff1d(np.arange(labels.size), validation_idx, assume_unique=True)
+    return train_idx, validation_idx
