@@ -52,8 +52,9 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (train, validation), keeping each class's share in both parts.
 
-    Each class gives round(fraction * its size) of its examples, chosen by a generator seeded
-    with `seed`, to validation; the same labels and seed always give the same split.
+    Validation gets round(fraction * N) examples in all, shared between classes in proportion to
+    their sizes (largest remainders get the leftover places), each chosen by a generator seeded
+    with `seed`: the same labels and seed always give the same split.
     """
     labels = np.asarray(labels)
     if not 0.0 < validation_fraction < 1.0:
@@ -62,12 +63,16 @@ def stratified_split(
         )
     if labels.ndim != 1:
         raise ValueError(f"stratified_split expects 1-D labels, got shape {labels.shape}.")
+    classes, sizes = np.unique(labels, return_counts=True)
+    quotas = validation_fraction * sizes
+    counts = np.floor(quotas).astype(int)
+    leftover = int(round(validation_fraction * labels.size)) - int(counts.sum())
+    counts[np.argsort(-(quotas - counts), kind="stable")[:leftover]] += 1
     rng = np.random.default_rng(seed)
-    validation = []
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        count = int(round(validation_fraction * members.size))
-        validation.append(rng.permutation(members)[:count])
+    validation = [
+        rng.permutation(np.flatnonzero(labels == value))[:count]
+        for value, count in zip(classes, counts, strict=True)
+    ]
     validation_idx = np.sort(np.concatenate(validation)) if validation else np.array([], int)
     train_idx = np.setdiff1d(np.arange(labels.size), validation_idx, assume_unique=True)
     return train_idx, validation_idx

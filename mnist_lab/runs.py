@@ -68,6 +68,10 @@ def create_run(out: str | Path, model_name: str, now: datetime | None = None) ->
     """Create a new, empty run folder `out/NAME-YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
     out = Path(out).expanduser()
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise RunError(
+            f"Cannot create a run folder in {out}: it is a file; choose a folder with --out."
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, 1000):

@@ -1,0 +1,47 @@
+# The two commands of the README, each doing its own set-up on a fresh machine:
+#   make train   trains the reference CNN      make test   runs the whole test suite
+# Both create .venv (once), install the package editable with its dev tools (again only when
+# pyproject.toml changes) and fetch MNIST into the cache (once).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: train test lint format data docs clean help
+
+help:
+	@echo "make train   train the reference CNN (sets everything up on first use)"
+	@echo "make test    run the test suite (sets everything up on first use)"
+	@echo "make lint    ruff check and format check"
+	@echo "make docs    build the course site into site/"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/mnist-lab data fetch
+
+train: data
+	$(BIN)/mnist-lab train reference
+
+test: data
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	$(BIN)/mkdocs build --strict
+
+clean:
+	rm -rf site .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,168 @@
+"""The CLI through typer's test runner: exit codes, output, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mnist_lab.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def assert_one_line_error(result, message: str) -> None:
+    """A user error: exit 1, exactly one line on stderr, starting with 'Error: ', no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"Error: {message}" or lines[-1].startswith(f"Error: {message}")
+    assert len([line for line in lines if line.startswith("Error:")]) == 1
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("train", "list", "data"):
+        assert command in result.stdout
+
+
+def test_list_shows_the_reference_with_its_parameters():
+    result = invoke("list")
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if " reference " in line)
+    assert "225,034" in row and "built-in" in row
+
+
+def test_list_json_for_scripts():
+    result = invoke("list", "--json", "ref*")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert [m["name"] for m in payload["models"]] == ["reference"]
+    assert payload["models"][0]["params"] == 225_034
+    assert payload["models"][0]["source"] == "built-in"
+    assert payload["broken"] == {}
+
+
+def test_list_with_no_match_says_so():
+    result = invoke("list", "nothing-like-this*")
+    assert result.exit_code == 0
+    assert "No model matches nothing-like-this*." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["refrence"], "Unknown model 'refrence'. Did you mean 'reference'?"),
+        (["reference", "--epochs", "0"], "The 'epochs' option must be an int >= 1. Got 0 instead."),
+        (
+            ["reference", "--batch-size", "0"],
+            "The 'batch_size' option must be an int >= 1. Got 0 instead.",
+        ),
+        (
+            ["reference", "--validation-split", "0"],
+            "The 'validation_split' option must be a float in (0, 1), exclusive. Got 0.0 instead.",
+        ),
+        (
+            ["reference", "--validation-split", "1.5"],
+            "The 'validation_split' option must be a float in (0, 1), exclusive. Got 1.5 instead.",
+        ),
+        (
+            ["reference", "--limit", "64"],
+            "The 'limit' option must be an int >= the batch size (128) and <= 60000. "
+            "Got 64 instead.",
+        ),
+    ],
+)
+def test_train_rejects_bad_input_with_one_line(tmp_path, args, message):
+    result = invoke("train", *args, "--out", str(tmp_path / "runs"))
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_rejects_a_data_folder_without_valid_mnist(tmp_path):
+    from mnist_lab.data import FILES
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in FILES:
+        (data / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")
+    result = invoke("train", "reference", "--data-dir", str(data), "--out", str(tmp_path / "runs"))
+    assert_one_line_error(result, f"{data / 'train-images-idx3-ubyte'} is corrupt")
+    assert "mnist-lab data fetch --force" in result.stderr
+    assert not (tmp_path / "runs").exists()
+    assert (
+        data / "train-images-idx3-ubyte"
+    ).read_bytes() == b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"
+
+
+def test_train_rejects_a_data_dir_that_is_a_file(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("x")
+    result = invoke("train", "reference", "--data-dir", str(blocker), "--out", str(tmp_path))
+    assert_one_line_error(result, f"The data folder {blocker} is a file")
+
+
+def test_train_writes_a_run_and_reports_test_metrics(tmp_path):
+    out = tmp_path / "runs"
+    result = invoke("train", "reference", "--epochs", "1", "--limit", "512", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Training 'reference' for 1 epoch on 512 training images" in result.stdout
+    assert "Test accuracy: " in result.stdout
+    (run,) = out.iterdir()
+    assert f"Run saved in {run}/" in result.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert f"Test accuracy: {metrics['test_accuracy']:.2%}" in result.stdout
+
+
+def test_data_info_shows_source_checksums_and_class_counts():
+    result = invoke("data", "info")
+    assert result.exit_code == 0
+    assert "train-images-idx3-ubyte  ok       sha256 ba891046e6505d7a" in result.stdout
+    assert "5,923" in result.stdout and "60,000" in result.stdout and "10,000" in result.stdout
+    payload = json.loads(invoke("data", "info", "--json").stdout)
+    assert payload["class_counts"]["test"][0] == 980
+    assert set(payload["files"]) == {
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    }
+
+
+def test_data_info_on_an_empty_folder_says_how_to_fetch(tmp_path):
+    result = invoke("data", "info", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stdout.count(" missing  sha256 ") == 4
+    assert "Run 'mnist-lab data fetch'" in result.stdout
+
+
+def test_data_fetch_on_a_valid_cache_changes_nothing():
+    from mnist_lab.data import data_dir
+
+    before = (data_dir() / "train-images-idx3-ubyte").stat().st_mtime_ns
+    result = invoke("data", "fetch")
+    assert result.exit_code == 0
+    assert f"MNIST is ready in {data_dir()}" in result.stdout
+    assert (data_dir() / "train-images-idx3-ubyte").stat().st_mtime_ns == before
+
+
+def test_data_import_reports_a_missing_path(tmp_path):
+    result = invoke("data", "import", str(tmp_path / "nope"), "--data-dir", str(tmp_path / "d"))
+    assert_one_line_error(result, f"{tmp_path / 'nope'} does not exist")
+
+
+def test_data_import_copies_a_folder_into_the_cache(tmp_path):
+    from mnist_lab.data import data_dir
+
+    target = tmp_path / "cache"
+    result = invoke("data", "import", str(data_dir()), "--data-dir", str(target))
+    assert result.exit_code == 0, result.output
+    assert f"it is ready in {target}" in result.stdout
+    assert json.loads((target / "source.json").read_text())["source"].startswith("local files")

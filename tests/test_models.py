@@ -1,0 +1,89 @@
+"""The model contract, checked for every registered model, and the reference CNN layer by layer.
+
+Parametrized over `list_models()`: a model is tested the moment it registers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnist_lab.preprocess import normalize, one_hot
+from mnist_lab.registry import create_model, list_models
+
+MODELS = list_models()
+
+
+@pytest.fixture(scope="module")
+def built():
+    """Each registered model, built once with a fixed seed."""
+    keras.utils.set_random_seed(0)
+    return {name: create_model(name) for name in MODELS}
+
+
+@pytest.mark.parametrize("name", MODELS)
+@settings(max_examples=8)
+@given(batch=st.integers(min_value=1, max_value=64), seed=st.integers(0, 2**16))
+def test_outputs_are_probabilities_for_any_batch_size(built, name, batch, seed):
+    images = np.random.default_rng(seed).integers(0, 256, (batch, 28, 28), dtype=np.uint8)
+    probabilities = np.asarray(built[name](normalize(images), training=False))
+    assert probabilities.shape == (batch, 10)
+    assert np.all(np.isfinite(probabilities))
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_untrained_loss_is_near_chance(built, name, mnist):
+    """Before training, a model should be about equally unsure of all 10 digits: loss ~ ln 10."""
+    images, labels = mnist.test.images[:512], mnist.test.labels[:512]
+    probabilities = np.asarray(built[name](normalize(images), training=False))
+    loss = float(np.mean(keras.losses.categorical_crossentropy(one_hot(labels), probabilities)))
+    assert abs(loss - math.log(10)) < 0.3, f"{name}: initial loss {loss:.3f}, expected ~2.303"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_same_seed_gives_same_initial_weights(name):
+    weights = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        weights.append(create_model(name).get_weights())
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_reference_is_the_classic_cnn_layer_for_layer(built):
+    model = built["reference"]
+    layers = [
+        (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers
+    ]
+    assert layers == [
+        ("Conv2D", (26, 26, 32), 320),
+        ("MaxPooling2D", (13, 13, 32), 0),
+        ("Conv2D", (11, 11, 64), 18_496),
+        ("MaxPooling2D", (5, 5, 64), 0),
+        ("Flatten", (1600,), 0),
+        ("Dense", (128,), 204_928),
+        ("Dense", (10,), 1_290),
+    ]
+    assert model.count_params() == 225_034
+    activations = [
+        layer.activation.__name__ for layer in model.layers if hasattr(layer, "activation")
+    ]
+    assert activations == ["relu", "relu", "relu", "softmax"]
+    assert [layer.kernel_size for layer in model.layers[::2][:2]] == [(3, 3), (3, 3)]
+    assert [layer.pool_size for layer in model.layers[1:4:2]] == [(2, 2), (2, 2)]
+
+
+def test_reference_is_compiled_like_the_classic_project(built, mnist):
+    model = built["reference"]
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.loss == "categorical_crossentropy"
+    x, y = normalize(mnist.test.images[:64]), one_hot(mnist.test.labels[:64])
+    assert sorted(model.evaluate(x, y, verbose=0, return_dict=True)) == ["accuracy", "loss"]

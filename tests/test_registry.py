@@ -1,0 +1,220 @@
+"""The registry: names, wildcards, errors that help, and discovery of plugins and student files."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from mnist_lab.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
+
+
+def tiny_model(inputs=(28, 28, 1), outputs=10, compile=False):
+    """A two-layer model that satisfies (or, with other shapes, breaks) the MNIST contract."""
+    model = keras.Sequential(
+        [keras.Input(shape=inputs), keras.layers.Flatten(), keras.layers.Dense(outputs, "softmax")]
+    )
+    if compile:
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    return model
+
+
+@pytest.fixture
+def three_models(clean_registry):
+    """The built-ins plus alpha, alpha-small and beta."""
+    for name in ("alpha", "alpha-small", "beta"):
+        clean_registry.register_model(name, description=f"{name} model")(lambda: tiny_model())
+    return clean_registry
+
+
+def test_builtin_reference_is_registered(clean_registry):
+    spec = clean_registry.model_info("reference")
+    assert spec.source == "built-in"
+    assert "mnist_lab/models/reference.py:" in spec.origin
+    assert "reference" in clean_registry.list_models()
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "expected"),
+    [
+        ("*", (), ["alpha", "alpha-small", "beta", "reference"]),
+        ("alpha*", (), ["alpha", "alpha-small"]),
+        ("alpha?small", (), ["alpha-small"]),
+        (["beta", "ref*"], (), ["beta", "reference"]),
+        ("*", "alpha*", ["beta", "reference"]),
+        ("*", ["*a", "ref*"], ["alpha-small"]),
+        ("nothing*", (), []),
+    ],
+)
+def test_list_models_filters_with_wildcards_and_sorts(three_models, include, exclude, expected):
+    assert three_models.list_models(include, exclude) == expected
+
+
+def test_unknown_name_suggests_the_closest_and_lists_all(three_models):
+    with pytest.raises(ModelNotFoundError) as caught:
+        three_models.create_model("refrence")
+    assert str(caught.value) == (
+        "Unknown model 'refrence'. Did you mean 'reference'? "
+        "Registered models: alpha, alpha-small, beta, reference (see 'mnist-lab list')."
+    )
+
+
+def test_unknown_name_without_a_close_match_has_no_suggestion(three_models):
+    with pytest.raises(ModelNotFoundError, match="^Unknown model 'zzzz'. Registered models: "):
+        three_models.model_info("zzzz")
+
+
+def test_duplicate_name_names_both_definitions(clean_registry):
+    clean_registry.register_model("twin")(lambda: tiny_model())
+    first = clean_registry.model_info("twin").origin
+
+    def other_twin():
+        return tiny_model()
+
+    with pytest.raises(DuplicateModelError) as caught:
+        clean_registry.register_model("twin")(other_twin)
+    message = str(caught.value)
+    assert message.startswith("The model name 'twin' is registered twice: in ")
+    assert first in message
+    assert f"test_registry.py:{other_twin.__code__.co_firstlineno}" in message
+    assert message.endswith("Rename one of them.")
+
+
+def test_registering_the_same_function_again_is_allowed(clean_registry):
+    def builder():
+        return tiny_model()
+
+    clean_registry.register_model("again")(builder)
+    clean_registry.register_model("again", description="second")(builder)
+    assert clean_registry.model_info("again").description == "second"
+
+
+@pytest.mark.parametrize("bad", ["", " ", "two words", 7])
+def test_register_rejects_bad_names(clean_registry, bad):
+    with pytest.raises(ValueError, match="A model name must be a non-empty string without spaces"):
+        clean_registry.register_model(bad)
+
+
+def test_decorator_returns_the_function_and_takes_description_from_docstring(clean_registry):
+    def documented():
+        """A model whose docstring describes it.
+
+        More lines are not shown."""
+        return tiny_model()
+
+    assert clean_registry.register_model("documented", tags=["tiny"])(documented) is documented
+    spec = clean_registry.model_info("documented")
+    assert spec.description == "A model whose docstring describes it."
+    assert spec.tags == ("tiny",)
+
+
+def test_uncompiled_builder_gets_the_reference_compile_defaults(clean_registry):
+    clean_registry.register_model("raw")(lambda: tiny_model())
+    model = clean_registry.create_model("raw")
+    assert model.compiled
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.loss == "categorical_crossentropy"
+
+
+def test_compiled_builder_keeps_its_own_settings(clean_registry):
+    clean_registry.register_model("own")(lambda: tiny_model(compile=True))
+    assert isinstance(clean_registry.create_model("own").optimizer, keras.optimizers.SGD)
+
+
+def test_create_model_passes_overrides_to_the_builder(clean_registry):
+    clean_registry.register_model("wide")(lambda units=10: tiny_model(outputs=units))
+    assert clean_registry.create_model("wide", units=10).outputs[0].shape[-1] == 10
+    with pytest.raises(ModelContractError, match=r"must give one output of shape \(None, 10\)"):
+        clean_registry.create_model("wide", units=3)
+
+
+@pytest.mark.parametrize(
+    ("builder", "message"),
+    [
+        (lambda: "not a model", r"must return a keras.Model, but its builder returned str"),
+        (
+            lambda: tiny_model(inputs=(32, 32, 3)),
+            r"must take one input of shape \(None, 28, 28, 1\)",
+        ),
+        (lambda: tiny_model(outputs=2), r"must give one output of shape \(None, 10\)"),
+        (lambda: 1 / 0, r"failed to build: ZeroDivisionError: division by zero"),
+    ],
+)
+def test_contract_violations_name_the_model_and_its_file(clean_registry, builder, message):
+    clean_registry.register_model("broken")(builder)
+    with pytest.raises(ModelContractError, match=message) as caught:
+        clean_registry.create_model("broken")
+    assert str(caught.value).startswith("The model 'broken' (defined in ")
+    assert "test_registry.py" in str(caught.value)
+
+
+STUDENT_FILE = """
+import keras
+from mnist_lab import register_model
+
+@register_model("student-net", description="My first CNN", tags=["mine"])
+def student_net():
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(10, activation="softmax")])
+"""
+
+
+def test_discovers_student_files_in_plugin_folders(clean_registry, tmp_path, monkeypatch):
+    (tmp_path / "my_model.py").write_text(STUDENT_FILE)
+    (tmp_path / "broken.py").write_text("import no_such_module_here\n")
+    (tmp_path / "_private.py").write_text("raise SystemExit('private files are not loaded')\n")
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path))
+    clean_registry.discover(force=True)
+
+    spec = clean_registry.model_info("student-net")
+    assert (spec.source, spec.description, spec.tags) == ("exercise", "My first CNN", ("mine",))
+    assert spec.origin.startswith(str(tmp_path / "my_model.py"))
+    assert clean_registry.broken_plugins() == {
+        str(tmp_path / "broken.py"): "ModuleNotFoundError: No module named 'no_such_module_here'"
+    }
+    assert clean_registry.create_model("student-net").count_params() == 7850
+    assert clean_registry.create_model("reference").count_params() == 225_034
+
+
+def test_plugin_folders_default_to_the_projects_exercises(tmp_path, monkeypatch):
+    from mnist_lab.registry import plugin_folders
+
+    monkeypatch.delenv("MNIST_LAB_PLUGINS", raising=False)
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'course'\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert plugin_folders() == [tmp_path / "exercises"]
+
+    other = tmp_path / "a" / "b"
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", f"{tmp_path}:{other}")
+    assert plugin_folders() == [tmp_path, other]
+
+
+def test_discovers_entry_point_packages(clean_registry, tmp_path, monkeypatch):
+    """A pip-installed package registers its models through the `mnist_lab.models` group."""
+    (tmp_path / "fake_zoo_plugin.py").write_text(STUDENT_FILE.replace("student-net", "plugin-net"))
+    info = tmp_path / "fake_zoo_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-zoo-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[mnist_lab.models]\nzoo = fake_zoo_plugin\nbad = fake_zoo_missing_module\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "no-such-folder"))
+    clean_registry.discover(force=True)
+
+    assert clean_registry.model_info("plugin-net").source == "plugin"
+    assert clean_registry.broken_plugins() == {
+        "entry point bad (fake_zoo_missing_module)": (
+            "ModuleNotFoundError: No module named 'fake_zoo_missing_module'"
+        )
+    }
+
+
+def test_model_summaries_count_parameters(three_models):
+    rows = three_models.model_summaries("*")
+    assert [row["name"] for row in rows] == ["alpha", "alpha-small", "beta", "reference"]
+    reference = rows[-1]
+    assert reference["params"] == 225_034
+    assert reference["source"] == "built-in"
+    assert rows[0]["params"] == 7850 and rows[0]["description"] == "alpha model"

@@ -1,0 +1,196 @@
+"""Training: option checks, data preparation, what a run folder holds, and a minimum accuracy."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+
+import keras
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from mnist_lab import runs
+from mnist_lab.errors import ConfigError, RunError
+from mnist_lab.training import TrainConfig, prepare, train
+
+RUN_FILES = ["config.json", "curves.png", "history.json", "metrics.json", "model.keras"]
+
+# Each option with a value outside its range and the exact message that says so.
+BAD_OPTIONS = [
+    ("epochs", 0, "The 'epochs' option must be an int >= 1. Got 0 instead."),
+    ("epochs", 2.5, "The 'epochs' option must be an int >= 1. Got 2.5 instead."),
+    ("epochs", True, "The 'epochs' option must be an int >= 1. Got True instead."),
+    ("batch_size", 0, "The 'batch_size' option must be an int >= 1. Got 0 instead."),
+    ("seed", -1, "The 'seed' option must be an int >= 0. Got -1 instead."),
+    *[
+        (
+            "validation_split",
+            value,
+            "The 'validation_split' option must be a float in (0, 1), exclusive. "
+            f"Got {value!r} instead.",
+        )
+        for value in (0, 1, 1.5, -0.1, 0.0)
+    ],
+    (
+        "limit",
+        100,
+        "The 'limit' option must be an int >= the batch size (128) and <= 60000. Got 100 instead.",
+    ),
+    (
+        "limit",
+        60_001,
+        "The 'limit' option must be an int >= the batch size (128) and <= 60000. "
+        "Got 60001 instead.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "message"), BAD_OPTIONS)
+def test_config_rejects_values_out_of_range(option, value, message):
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(model="reference", **{option: value}).validate()
+    assert str(caught.value) == message
+
+
+def test_default_config_is_the_classic_setup():
+    config = TrainConfig(model="reference")
+    config.validate()
+    assert (config.epochs, config.batch_size, config.seed, config.validation_split) == (
+        5,
+        128,
+        0,
+        0.1,
+    )
+
+
+def test_prepare_normalizes_encodes_and_splits_stratified(mnist):
+    data = prepare(mnist, TrainConfig(model="reference"))
+    assert data.x_train.shape == (54_000, 28, 28, 1) and data.x_train.dtype == np.float32
+    assert data.y_train.shape == (54_000, 10) and data.y_train.dtype == np.float32
+    assert data.x_val.shape == (6_000, 28, 28, 1)
+    assert data.x_test.shape == (10_000, 28, 28, 1) and data.y_test.shape == (10_000, 10)
+    assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+    train_share = np.bincount(data.y_train.argmax(1)) / 54_000
+    val_share = np.bincount(data.y_val.argmax(1)) / 6_000
+    np.testing.assert_allclose(train_share, val_share, atol=2e-4)
+
+
+def test_prepare_limit_and_seed(mnist):
+    first = prepare(mnist, TrainConfig(model="reference", limit=1000, seed=3))
+    again = prepare(mnist, TrainConfig(model="reference", limit=1000, seed=3))
+    other = prepare(mnist, TrainConfig(model="reference", limit=1000, seed=4))
+    assert len(first.x_train) + len(first.x_val) == 1000
+    np.testing.assert_array_equal(first.x_val, again.x_val)
+    assert not np.array_equal(first.y_val, other.y_val)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mnist):
+    """A real two-epoch run on 1,024 images."""
+    out = tmp_path_factory.mktemp("runs")
+    config = TrainConfig(model="reference", epochs=2, limit=1024, out=str(out), seed=1)
+    return train(config, dataset=mnist, verbose=0)
+
+
+def test_run_folder_holds_every_file(quick_run):
+    assert re.fullmatch(r"reference-\d{8}-\d{6}", quick_run.path.name)
+    assert sorted(p.name for p in quick_run.path.iterdir()) == RUN_FILES
+
+
+def test_run_config_and_history(quick_run):
+    assert quick_run.config == {
+        "model": "reference",
+        "epochs": 2,
+        "batch_size": 128,
+        "seed": 1,
+        "validation_split": 0.1,
+        "limit": 1024,
+        "out": str(quick_run.path.parent),
+        "data_dir": None,
+    }
+    history = quick_run.history
+    assert [row["epoch"] for row in history] == [1, 2]
+    for row in history:
+        assert set(row) == {"epoch", "accuracy", "loss", "val_accuracy", "val_loss", "seconds"}
+        assert 0 <= row["accuracy"] <= 1 and 0 <= row["val_accuracy"] <= 1
+        assert row["seconds"] > 0
+    assert history[1]["loss"] < history[0]["loss"]
+
+
+def test_run_metrics_match_the_saved_model(quick_run, mnist):
+    metrics = quick_run.metrics
+    assert metrics["params"] == 225_034
+    assert metrics["epochs"] == 2 and metrics["seed"] == 1
+    assert (metrics["train_size"], metrics["validation_size"], metrics["test_size"]) == (
+        922,
+        102,
+        10_000,
+    )
+    assert set(metrics["versions"]) == {"python", "tensorflow", "keras", "numpy"}
+    assert metrics["versions"]["keras"].startswith("3.")
+    assert math.isclose(
+        metrics["seconds_per_epoch"], metrics["train_seconds"] / 2, rel_tol=0.01, abs_tol=0.002
+    )
+    model = keras.saving.load_model(quick_run.path / "model.keras", safe_mode=True)
+    images = mnist.test.images.astype(np.float32)[..., None] / 255
+    predictions = model.predict(images, batch_size=1024, verbose=0).argmax(axis=1)
+    accuracy = float(np.mean(predictions == mnist.test.labels))
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    assert 0.5 < accuracy < 1
+
+
+def test_curves_png_is_a_real_figure(quick_run):
+    image = imread(quick_run.path / "curves.png")
+    assert image.shape[:2] == (400, 1000)
+    assert image.std() > 0.05  # not a blank canvas
+
+
+def test_curves_figure_has_both_panels_and_both_lines(quick_run):
+    from mnist_lab.plots import curves_figure
+
+    figure = curves_figure(quick_run.history, title="t")
+    panels = figure.get_axes()
+    assert [axes.get_title() for axes in panels] == ["Accuracy", "Loss"]
+    for axes, key in zip(panels, ("accuracy", "loss"), strict=True):
+        lines = axes.get_lines()
+        assert [line.get_label() for line in lines] == ["training", "validation"]
+        np.testing.assert_allclose(lines[0].get_ydata(), [r[key] for r in quick_run.history])
+        np.testing.assert_allclose(
+            lines[1].get_ydata(), [r[f"val_{key}"] for r in quick_run.history]
+        )
+        assert axes.get_xlabel() == "epoch"
+
+
+def test_new_runs_never_reuse_a_folder(tmp_path):
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    first = runs.create_run(tmp_path, "reference", now=now)
+    (first.path / "metrics.json").write_text("{}")
+    second = runs.create_run(tmp_path, "reference", now=now)
+    assert first.path.name == "reference-20260102-030405"
+    assert second.path.name == "reference-20260102-030405-2"
+    assert json.loads((first.path / "metrics.json").read_text()) == {}
+
+
+def test_run_folder_in_an_unwritable_place_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunError, match=r"^Cannot create a run folder in .*/file: it is a file; "):
+        runs.create_run(blocker, "reference")
+    with pytest.raises(
+        RunError, match=r"^Cannot create a run folder in .*/sub \(Not a directory\)"
+    ):
+        runs.create_run(blocker / "sub", "reference")
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.slow
+def test_reference_reaches_97_percent_after_one_epoch(tmp_path, mnist):
+    """The minimum-accuracy check: one epoch on the full training set."""
+    run = train(
+        TrainConfig(model="reference", epochs=1, out=str(tmp_path)), dataset=mnist, verbose=0
+    )
+    assert run.metrics["test_accuracy"] >= 0.97, run.metrics
+    assert run.metrics["train_size"] == 54_000
