@@ -8,13 +8,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: train test lint format data docs clean help
+.PHONY: train test lint format data docs serve clean help
 
 help:
 	@echo "make train   train the reference CNN (sets everything up on first use)"
 	@echo "make test    run the test suite (sets everything up on first use)"
 	@echo "make lint    ruff check and format check"
-	@echo "make docs    build the course site into site/"
+	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,17 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-docs: $(STAMP)
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
-	$(BIN)/mkdocs build --strict
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
 	rm -rf site .pytest_cache .hypothesis .ruff_cache

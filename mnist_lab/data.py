@@ -10,7 +10,6 @@ never used.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import json
@@ -31,7 +30,7 @@ import numpy as np
 
 from mnist_lab.errors import DataError
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.idx import parse_idx, read_idx, to_idx_bytes
+from mnist_lab.idx import gunzip_if_needed, parse_idx, read_idx, to_idx_bytes
 
 DATA_DIR_ENV = "MNIST_LAB_DATA"
 SOURCE_RECORD = "source.json"
@@ -173,10 +172,7 @@ class GzipMirrorSource:
         files = {}
         for filename in FILES:
             path = _download(f"{self.base_url}{filename}.gz", workdir)
-            try:
-                files[filename] = gzip.decompress(path.read_bytes())
-            except (OSError, EOFError) as error:
-                raise DataError(f"{path.name} is a damaged gzip file ({error}).") from None
+            files[filename] = gunzip_if_needed(path.read_bytes(), path.name)
         return files
 
 
@@ -227,7 +223,7 @@ class LocalSource:
         if path.is_dir():
             npz = sorted(path.glob("*.npz"))
             found = {
-                name: child.read_bytes()
+                name: gunzip_if_needed(child.read_bytes(), str(child))
                 for child in sorted(path.rglob("*"))
                 if child.is_file() and (name := canonical_name(child.name))
             }
@@ -246,20 +242,11 @@ class LocalSource:
 
 
 def _complete(found: dict[str, bytes], where: str) -> dict[str, bytes]:
-    """Decompress gzip members and check that all four files are there."""
+    """Check that all four files are there."""
     missing = [name for name in FILES if name not in found]
     if missing:
         raise DataError(f"{where} lacks {', '.join(missing)} (raw or .gz).")
-    return {name: _gunzip_if_needed(data, name) for name, data in found.items()}
-
-
-def _gunzip_if_needed(data: bytes, name: str) -> bytes:
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as error:
-        raise DataError(f"{name}.gz is a damaged gzip file ({error}).") from None
+    return found
 
 
 def _files_from_archive(path: Path) -> dict[str, bytes]:
@@ -272,7 +259,8 @@ def _files_from_archive(path: Path) -> dict[str, bytes]:
                 for info in archive.infolist():
                     base = Path(info.filename).name
                     if name := canonical_name(base):
-                        members[name] = archive.read(info)
+                        data = archive.read(info)
+                        members[name] = gunzip_if_needed(data, f"{info.filename} in {path}")
                     elif base.endswith(".npz"):
                         npz = archive.read(info)
         else:
@@ -282,7 +270,8 @@ def _files_from_archive(path: Path) -> dict[str, bytes]:
                     if not member.isfile():
                         continue
                     if name := canonical_name(base):
-                        members[name] = archive.extractfile(member).read()  # type: ignore[union-attr]
+                        data = archive.extractfile(member).read()  # type: ignore[union-attr]
+                        members[name] = gunzip_if_needed(data, f"{member.name} in {path}")
                     elif base.endswith(".npz"):
                         npz = archive.extractfile(member).read()  # type: ignore[union-attr]
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as error:
@@ -384,9 +373,7 @@ def fetch_mnist(
             _say(f"MNIST is ready in {folder} (from {source.name}).")
             return folder
         tried = "; ".join(failures) or "no source was configured"
-        raise DataError(
-            f"Could not fetch MNIST from any source ({tried}); to fix it, {IMPORT_HINT}."
-        )
+        raise DataError(f"Could not fetch MNIST from any source ({tried}); {IMPORT_HINT}.")
 
 
 def import_mnist(path: str | Path, folder: str | Path | None = None) -> Path:

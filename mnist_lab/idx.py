@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +36,19 @@ class IdxError(DataError, ValueError):
     """The bytes are not a valid IDX file."""
 
 
+def gunzip_if_needed(data: bytes, name: str) -> bytes:
+    """Decompress gzip bytes (recognized by their magic number); return other bytes unchanged."""
+    if data[:2] != GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+        raise IdxError(f"{name} is a damaged gzip file ({error}).") from None
+
+
 def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     """Decode IDX bytes (raw or gzip) into a native-endian array, validating the whole layout."""
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, gzip.BadGzipFile) as error:
-            raise IdxError(f"{name} is a damaged gzip file ({error}).") from None
+    data = gunzip_if_needed(data, name)
     if len(data) < 4:
         raise IdxError(f"{name} is too short to be an IDX file: {len(data)} bytes, need 4 or more.")
     zero, code, ndim = struct.unpack(">HBB", data[:4])

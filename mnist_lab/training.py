@@ -8,6 +8,7 @@ validation, and the test set is touched only once, after training.
 from __future__ import annotations
 
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -131,6 +132,8 @@ def train(
     """Train `config.model`, evaluate it on the test set and save everything in a new run folder.
 
     The same seed gives the same split, the same initial weights and the same batch order.
+    `verbose="auto"` shows Keras's live progress bar in a terminal and one line per epoch
+    elsewhere (CI logs, files), where a live bar would print every step.
     """
     import keras
 
@@ -154,7 +157,7 @@ def train(
         epochs=config.epochs,
         validation_data=(prepared.x_val, prepared.y_val),
         callbacks=[timer],
-        verbose=verbose,
+        verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
     )
     train_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(
@@ -192,8 +195,7 @@ def train(
     )
     with atomic_path(run.path / runs.MODEL) as tmp:
         model.save(tmp)
-    plots.save_figure(
-        plots.curves_figure(history, title=f"{config.model}: training and validation"),
-        run.path / runs.CURVES,
-    )
+    epochs = f"{len(history)} epoch" + ("s" if len(history) != 1 else "")
+    title = f"{config.model}: test accuracy {test_accuracy:.2%} after {epochs}"
+    plots.save_figure(plots.curves_figure(history, title=title), run.path / runs.CURVES)
     return run
