@@ -133,7 +133,7 @@ def test_create_model_passes_overrides_to_the_builder(clean_registry):
         (lambda: "not a model", r"must return a keras.Model, but its builder returned str"),
         (
             lambda: tiny_model(inputs=(32, 32, 3)),
-            r"must take one input of shape \(None, 28, 28, 1\)",
+            r"must take images of shape \(None, 28, 28, 1\), but a batch of them failed: ",
         ),
         (lambda: tiny_model(outputs=2), r"must give one output of shape \(None, 10\)"),
         (lambda: 1 / 0, r"failed to build: ZeroDivisionError: division by zero"),
@@ -218,3 +218,33 @@ def test_model_summaries_count_parameters(three_models):
     assert reference["params"] == 225_034
     assert reference["source"] == "built-in"
     assert rows[0]["params"] == 7850 and rows[0]["description"] == "alpha model"
+
+
+class SubclassedNet(keras.Model):
+    """A subclassed model has no declared inputs until called; the contract must still hold."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense(self.flatten(inputs))
+
+
+def test_subclassed_models_meet_the_contract(clean_registry):
+    clean_registry.register_model("subclassed")(SubclassedNet)
+    model = clean_registry.create_model("subclassed")
+    assert model.compiled and model.count_params() == 7850
+
+
+def test_two_outputs_break_the_contract(clean_registry):
+    def two_heads():
+        inputs = keras.Input((28, 28, 1))
+        flat = keras.layers.Flatten()(inputs)
+        heads = [keras.layers.Dense(10, activation="softmax")(flat) for _ in range(2)]
+        return keras.Model(inputs, heads)
+
+    clean_registry.register_model("two-heads")(two_heads)
+    with pytest.raises(ModelContractError, match=r"must give one output of shape \(None, 10\)"):
+        clean_registry.create_model("two-heads")
