@@ -118,6 +118,9 @@ class Source(Protocol):
 
 def _download(url: str, workdir: Path, file_hash: str | None = None) -> Path:
     """Download `url` into `workdir` with Keras's progress bar and optional hash check."""
+    from mnist_lab.backend import start_tensorflow
+
+    start_tensorflow()
     from keras.utils import get_file
 
     return Path(

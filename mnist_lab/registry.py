@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mnist_lab.backend import start_tensorflow
 from mnist_lab.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
 
 ENTRY_POINT_GROUP = "mnist_lab.models"
@@ -175,6 +176,7 @@ def discover(*, force: bool = False) -> None:
     if _discovered and not force:
         return
     _discovered = True
+    start_tensorflow()
     importlib.import_module("mnist_lab.models")
     _load_entry_points()
     _load_plugin_folders()
