@@ -34,7 +34,7 @@ DataDirOption = Annotated[
     Optional[Path],  # noqa: UP045  (typer needs Optional on Python 3.10)
     typer.Option(
         "--data-dir",
-        help="Folder of the MNIST cache [default: $MNIST_LAB_DATA or the user cache folder].",
+        help="Folder of the MNIST cache (default: $MNIST_LAB_DATA, else your user cache folder).",
         show_default=False,
     ),
 ]
@@ -121,7 +121,7 @@ def train_command(
 def list_command(
     patterns: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Argument(help="Names or shell-style wildcards, e.g. 'ref*' [default: all]."),
+        typer.Argument(help="Names or shell-style wildcards, e.g. 'ref*' (default: all models)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
