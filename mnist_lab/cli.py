@@ -70,8 +70,14 @@ def _console():
 @friendly_errors
 def train_command(
     model: Annotated[str, typer.Argument(help="A registered model's name (see 'mnist-lab list').")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training set.")] = 5,
-    batch_size: Annotated[int, typer.Option(help="Images per gradient step.")] = 128,
+    epochs: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Passes over the training set (default: the model's, see 'list')."),
+    ] = None,
+    batch_size: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Images per gradient step (default: the model's, see 'list')."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split, the weights and the order.")] = 0,
     validation_split: Annotated[
         float, typer.Option(help="Share of the training set held out for validation.")
@@ -100,7 +106,10 @@ def train_command(
         data_dir=str(data_dir) if data_dir is not None else None,
     )
     config.validate()
-    model_info(model)  # an unknown name is reported before anything else happens
+    # An unknown name is reported before anything else happens.
+    config = config.with_defaults(model_info(model).recipe)
+    config.validate()
+    epochs, batch_size = config.epochs, config.batch_size
     images = f"{limit:,} training images" if limit else "the 60,000 training images"
     typer.echo(
         f"Training '{model}' for {epochs} epoch{'s' * (epochs != 1)} on {images} "
@@ -136,11 +145,11 @@ def list_command(
     from rich.table import Table
 
     table = Table(title="Registered models")
-    for column in ("Name", "Parameters", "Source", "Description"):
+    for column in ("Name", "Parameters", "Source", "Description", "Trains with"):
         table.add_column(column, justify="right" if column == "Parameters" else "left")
     for row in summaries:
         params = f"{row['params']:,}" if row["params"] is not None else "[red]broken[/red]"
-        table.add_row(row["name"], params, row["source"], row["description"])
+        table.add_row(row["name"], params, row["source"], row["description"], row["recipe"])
     console = _console()
     console.print(table)
     for origin, error in broken.items():

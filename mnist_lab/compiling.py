@@ -1,8 +1,10 @@
-"""The compile settings of the classic MNIST CNN, shared by every model that brings none."""
+"""Compile settings: the classic defaults, and a recipe turned into an optimizer and a loss."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from mnist_lab.recipes import Recipe
 
 LOSS = "categorical_crossentropy"
 METRICS = ("accuracy",)
@@ -23,3 +25,38 @@ def compile_with_defaults(model: Any, learning_rate: float = 1e-3) -> Any:
 def compile_if_needed(model: Any) -> Any:
     """Leave a compiled model as its builder chose; compile an uncompiled one with the defaults."""
     return model if model.compiled else compile_with_defaults(model)
+
+
+def learning_rate(recipe: Recipe, total_steps: int) -> Any:
+    """The recipe's learning rate: a constant, or a warm-up then cosine decay over all steps."""
+    import keras
+
+    if recipe.schedule == "constant":
+        return recipe.learning_rate
+    warmup_steps = int(recipe.warmup * total_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=recipe.learning_rate / 10 if warmup_steps else recipe.learning_rate,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        warmup_target=recipe.learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+
+
+def compile_with_recipe(model: Any, recipe: Recipe, total_steps: int) -> Any:
+    """Compile `model` as its recipe says; a recipe that sets nothing keeps the model's own."""
+    import keras
+
+    if not recipe.compiles:
+        return compile_if_needed(model)
+    rate = learning_rate(recipe, total_steps)
+    optimizers = {
+        "adam": lambda: keras.optimizers.Adam(rate),
+        "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay),
+        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9, nesterov=True),
+    }
+    model.compile(
+        optimizer=optimizers[recipe.optimizer or "adam"](),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=list(METRICS),
+    )
+    return model

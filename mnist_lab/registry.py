@@ -28,6 +28,7 @@ from typing import Any
 
 from mnist_lab.backend import start_tensorflow
 from mnist_lab.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
+from mnist_lab.recipes import Recipe
 
 ENTRY_POINT_GROUP = "mnist_lab.models"
 PLUGINS_ENV = "MNIST_LAB_PLUGINS"
@@ -48,6 +49,7 @@ class ModelSpec:
     tags: tuple[str, ...]
     source: str  # built-in, plugin or exercise
     origin: str  # the file (or module) that defined it, for error messages
+    recipe: Recipe = field(default_factory=Recipe)
 
     def __repr__(self) -> str:
         return f"ModelSpec(name={self.name!r}, source={self.source!r}, origin={self.origin!r})"
@@ -76,9 +78,17 @@ def _source_of(builder: Builder) -> str:
 
 
 def register_model(
-    name: str, *, description: str = "", tags: Iterable[str] = ()
+    name: str,
+    *,
+    description: str = "",
+    tags: Iterable[str] = (),
+    recipe: Recipe | None = None,
 ) -> Callable[[Builder], Builder]:
-    """Register the decorated builder under `name`; the function itself is returned unchanged."""
+    """Register the decorated builder under `name`; the function itself is returned unchanged.
+
+    `recipe` holds the model's training defaults (epochs, batch size, optimizer, schedule,
+    augmentation); without one it trains like the reference.
+    """
     if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
         raise ValueError(f"A model name must be a non-empty string without spaces, got {name!r}.")
 
@@ -98,6 +108,7 @@ def register_model(
             tags=tuple(tags),
             source=_source_of(builder),
             origin=origin,
+            recipe=recipe or Recipe(),
         )
         return builder
 
@@ -284,6 +295,8 @@ def model_summaries(include: str | Iterable[str] = "*") -> list[dict[str, Any]]:
             "description": spec.description,
             "tags": list(spec.tags),
             "origin": spec.origin,
+            "recipe": spec.recipe.summary(),
+            "defaults": spec.recipe.to_dict(),
             "error": None,
         }
         try:

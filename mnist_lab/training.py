@@ -7,39 +7,56 @@ validation, and the test set is touched only once, after training.
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
+from mnist_lab.compiling import compile_with_recipe
 from mnist_lab.errors import ConfigError
 from mnist_lab.fileio import atomic_path
+from mnist_lab.recipes import Augmentation, Recipe
 
 TRAIN_SIZE = 60_000
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides a training run; saved as the run's config.json."""
+    """Everything that decides a training run; saved as the run's config.json.
+
+    `epochs` and `batch_size` left as None come from the model's recipe (`with_defaults`).
+    """
 
     model: str
-    epochs: int = 5
-    batch_size: int = 128
+    epochs: int | None = None
+    batch_size: int | None = None
     seed: int = 0
     validation_split: float = 0.1
     limit: int | None = None
     out: str = "runs"
     data_dir: str | None = None
 
+    def with_defaults(self, recipe: Recipe) -> TrainConfig:
+        """This config with the options left as None filled from `recipe`."""
+        return replace(
+            self,
+            epochs=recipe.epochs if self.epochs is None else self.epochs,
+            batch_size=recipe.batch_size if self.batch_size is None else self.batch_size,
+        )
+
     def validate(self) -> None:
         """Raise ConfigError naming the first option outside its allowed range."""
-        _check_int("epochs", self.epochs, minimum=1)
-        _check_int("batch_size", self.batch_size, minimum=1)
+        if self.epochs is not None:
+            _check_int("epochs", self.epochs, minimum=1)
+        if self.batch_size is not None:
+            _check_int("batch_size", self.batch_size, minimum=1)
         _check_int("seed", self.seed, minimum=0)
         if isinstance(self.validation_split, bool) or not (
             isinstance(self.validation_split, (int, float)) and 0 < self.validation_split < 1
@@ -48,7 +65,7 @@ class TrainConfig:
                 "The 'validation_split' option must be a float in (0, 1), exclusive. "
                 f"Got {self.validation_split!r} instead."
             )
-        if self.limit is not None:
+        if self.limit is not None and self.batch_size is not None:
             rule = f"an int >= the batch size ({self.batch_size}) and <= {TRAIN_SIZE}"
             _check_int("limit", self.limit, self.batch_size, TRAIN_SIZE, rule)
 
@@ -93,6 +110,30 @@ def prepare(dataset: mnist_data.MnistData, config: TrainConfig) -> PreparedData:
     )
 
 
+def _augmented_batches(prepared: PreparedData, config: TrainConfig, augmentation: Augmentation):
+    """Shuffled training batches with random rotation, shift and zoom, made on the fly."""
+    import keras
+    import tensorflow as tf
+
+    layers = []
+    if augmentation.rotation:
+        turn = augmentation.rotation / 360  # Keras takes rotations as fractions of a full turn
+        layers.append(keras.layers.RandomRotation(turn, fill_mode="constant"))
+    if augmentation.shift:
+        shift = augmentation.shift
+        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant"))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, fill_mode="constant"))
+    augment = keras.Sequential(layers)
+    return (
+        tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
+        .shuffle(len(prepared.x_train), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def _epoch_timer():
     """A Keras callback that records the wall-clock seconds of each epoch."""
     import keras
@@ -128,35 +169,45 @@ def train(
     *,
     dataset: mnist_data.MnistData | None = None,
     verbose: int | str = "auto",
+    callbacks: Sequence[Any] = (),
 ) -> runs.Run:
     """Train `config.model`, evaluate it on the test set and save everything in a new run folder.
 
     The same seed gives the same split, the same initial weights and the same batch order.
     `verbose="auto"` shows Keras's live progress bar in a terminal and one line per epoch
-    elsewhere (CI logs, files), where a live bar would print every step.
+    elsewhere (CI logs, files), where a live bar would print every step. Extra Keras
+    `callbacks` (progress displays, for instance) are added to the fit.
     """
     import keras
 
     config.validate()
-    registry.model_info(config.model)  # an unknown name fails before any data is loaded
+    recipe = registry.model_info(config.model).recipe  # an unknown name fails before the data
+    config = config.with_defaults(recipe)
+    config.validate()
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
 
     keras.utils.set_random_seed(config.seed)
     model = registry.create_model(config.model)
+    steps_per_epoch = math.ceil(len(prepared.x_train) / config.batch_size)
+    compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
     run = runs.create_run(config.out, config.model)
-    run.write(runs.CONFIG, asdict(config))
+    run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
 
+    if recipe.augmentation.enabled:
+        inputs: dict[str, Any] = {
+            "x": _augmented_batches(prepared, config, recipe.augmentation),
+        }
+    else:
+        inputs = {"x": prepared.x_train, "y": prepared.y_train, "batch_size": config.batch_size}
     timer = _epoch_timer()
     started = time.perf_counter()
     fit = model.fit(
-        prepared.x_train,
-        prepared.y_train,
-        batch_size=config.batch_size,
+        **inputs,
         epochs=config.epochs,
         validation_data=(prepared.x_val, prepared.y_val),
-        callbacks=[timer],
+        callbacks=[timer, *callbacks],
         verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
     )
     train_seconds = time.perf_counter() - started

@@ -14,6 +14,8 @@ from matplotlib.image import imread
 
 from mnist_lab import runs
 from mnist_lab.errors import ConfigError, RunError
+from mnist_lab.recipes import Recipe
+from mnist_lab.registry import model_info
 from mnist_lab.training import TrainConfig, prepare, train
 
 RUN_FILES = ["config.json", "curves.png", "history.json", "metrics.json", "model.keras"]
@@ -51,12 +53,12 @@ BAD_OPTIONS = [
 @pytest.mark.parametrize(("option", "value", "message"), BAD_OPTIONS)
 def test_config_rejects_values_out_of_range(option, value, message):
     with pytest.raises(ConfigError) as caught:
-        TrainConfig(model="reference", **{option: value}).validate()
+        TrainConfig(**{"model": "reference", "batch_size": 128, option: value}).validate()
     assert str(caught.value) == message
 
 
 def test_default_config_is_the_classic_setup():
-    config = TrainConfig(model="reference")
+    config = TrainConfig(model="reference").with_defaults(model_info("reference").recipe)
     config.validate()
     assert (config.epochs, config.batch_size, config.seed, config.validation_split) == (
         5,
@@ -64,6 +66,15 @@ def test_default_config_is_the_classic_setup():
         0,
         0.1,
     )
+
+
+def test_options_given_override_the_recipe():
+    recipe = Recipe(epochs=9, batch_size=32)
+    assert TrainConfig(model="m").with_defaults(recipe) == TrainConfig(
+        model="m", epochs=9, batch_size=32
+    )
+    given = TrainConfig(model="m", epochs=1, batch_size=256)
+    assert given.with_defaults(recipe) == given
 
 
 def test_prepare_normalizes_encodes_and_splits_stratified(mnist):
@@ -110,6 +121,7 @@ def test_run_config_and_history(quick_run):
         "limit": 1024,
         "out": str(quick_run.path.parent),
         "data_dir": None,
+        "recipe": Recipe().to_dict(),
     }
     history = quick_run.history
     assert [row["epoch"] for row in history] == [1, 2]

@@ -14,7 +14,7 @@ from mnist_lab.registry import register_model
 
 @register_model(
     "reference",
-    description="The classic CNN: 2 conv/max-pool blocks (32, 64 filters), dense 128, softmax 10.",
+    description="The classic Keras CNN: conv 32, pool, conv 64, pool, dense 128, softmax.",
     tags=("cnn", "classic"),
 )
 def reference() -> keras.Model:
