@@ -145,8 +145,10 @@ def list_command(
     from rich.table import Table
 
     table = Table(title="Registered models")
-    for column in ("Name", "Parameters", "Source", "Description", "Trains with"):
-        table.add_column(column, justify="right" if column == "Parameters" else "left")
+    table.add_column("Name", no_wrap=True)
+    table.add_column("Parameters", justify="right", no_wrap=True)
+    for column in ("Source", "Description", "Trains with"):
+        table.add_column(column)
     for row in summaries:
         params = f"{row['params']:,}" if row["params"] is not None else "[red]broken[/red]"
         table.add_row(row["name"], params, row["source"], row["description"], row["recipe"])

@@ -198,6 +198,7 @@ def train(
     if recipe.augmentation.enabled:
         inputs: dict[str, Any] = {
             "x": _augmented_batches(prepared, config, recipe.augmentation),
+            "shuffle": False,  # the dataset shuffles itself
         }
     else:
         inputs = {"x": prepared.x_train, "y": prepared.y_train, "batch_size": config.batch_size}

@@ -1,0 +1,116 @@
+"""Recipes: training defaults turned into an optimizer, a schedule and augmentation."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_lab.compiling import compile_with_recipe, learning_rate
+from mnist_lab.errors import ConfigError
+from mnist_lab.recipes import Augmentation, Recipe
+from mnist_lab.registry import create_model, list_models, model_info
+from mnist_lab.training import TrainConfig, _augmented_batches, prepare, train
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"optimizer": "rmsprop"}, "The recipe's 'optimizer' must be one of adam, adamw, sgd"),
+        ({"schedule": "linear"}, "The recipe's 'schedule' must be one of constant, cosine."),
+        ({"warmup": 1.0}, r"The recipe's 'warmup' must be in \[0, 1\). Got 1.0."),
+        ({"label_smoothing": -0.1}, r"The recipe's 'label_smoothing' must be in \[0, 1\)."),
+    ],
+)
+def test_recipe_rejects_unknown_settings(options, message):
+    with pytest.raises(ConfigError, match=message):
+        Recipe(**options)
+
+
+def test_summary_reads_like_a_sentence():
+    assert Recipe().summary() == "5 epochs, batch 128, adam 0.001"
+    recipe = Recipe(
+        epochs=2,
+        batch_size=256,
+        optimizer="sgd",
+        learning_rate=0.05,
+        schedule="cosine",
+        label_smoothing=0.1,
+        augmentation=Augmentation(rotation=10),
+    )
+    assert (
+        recipe.summary() == "2 epochs, batch 256, sgd 0.05 cosine, label smoothing 0.1, augmented"
+    )
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    schedule = learning_rate(Recipe(learning_rate=0.01, schedule="cosine", warmup=0.2), 100)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 60, 100)]
+    np.testing.assert_allclose(rates, [0.001, 0.0055, 0.01, 0.005, 0.0], atol=1e-6)
+    assert learning_rate(Recipe(learning_rate=0.02), 100) == 0.02
+
+
+def test_a_recipe_without_settings_keeps_the_builders_compile():
+    model = create_model("reference")
+    optimizer = model.optimizer
+    assert compile_with_recipe(model, Recipe(epochs=3), total_steps=10).optimizer is optimizer
+
+
+def test_recipe_compiles_optimizer_and_label_smoothing():
+    model = compile_with_recipe(
+        create_model("reference"),
+        Recipe(optimizer="adamw", weight_decay=1e-4, label_smoothing=0.1),
+        total_steps=10,
+    )
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    assert model.optimizer.weight_decay == pytest.approx(1e-4)
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_has_a_sensible_recipe(name):
+    recipe = model_info(name).recipe
+    assert 1 <= recipe.epochs <= 60 and 16 <= recipe.batch_size <= 1024
+    assert 0 < recipe.learning_rate <= 0.5
+
+
+def test_augmented_batches_change_training_images_only(mnist):
+    config = TrainConfig(model="reference", batch_size=64, limit=256, seed=0)
+    data = prepare(mnist, config)
+    batches = _augmented_batches(data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1))
+    images, labels = (np.asarray(part) for part in next(iter(batches)))
+    assert images.shape == (64, 28, 28, 1) and labels.shape == (64, 10)
+    assert images.min() >= 0.0 and images.max() <= 1.0 + 1e-6
+    # Nearly every augmented image differs from every original training image...
+    flat = data.x_train.reshape(len(data.x_train), -1)
+    nearest = np.abs(images.reshape(64, 1, -1) - flat[None]).sum(axis=-1).min(axis=1)
+    assert (nearest > 1.0).mean() > 0.9
+    # ...while the labels are the originals', unchanged.
+    assert labels.sum(axis=1).tolist() == [1.0] * 64
+
+
+def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
+    @clean_registry.register_model(
+        "tiny-augmented",
+        recipe=Recipe(
+            epochs=2,
+            batch_size=64,
+            optimizer="adam",
+            learning_rate=3e-3,
+            schedule="cosine",
+            warmup=0.1,
+            augmentation=Augmentation(rotation=10),
+        ),
+    )
+    def tiny():
+        return keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
+        )
+
+    run = train(
+        TrainConfig(model="tiny-augmented", limit=1024, out=str(tmp_path)), dataset=mnist, verbose=0
+    )
+    assert run.config["epochs"] == 2 and run.config["batch_size"] == 64
+    assert run.config["recipe"]["augmentation"] == {"rotation": 10, "shift": 0.0, "zoom": 0.0}
+    assert len(run.history) == 2
+    assert run.metrics["test_accuracy"] > 0.6
