@@ -33,3 +33,7 @@ class ConfigError(MnistLabError, ValueError):
 
 class RunError(MnistLabError):
     """A run folder could not be created, read or written."""
+
+
+class ImageError(MnistLabError):
+    """A picture given to `predict` could not be read or holds no digit."""

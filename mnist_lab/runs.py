@@ -64,26 +64,35 @@ class Run:
         return target
 
 
-def create_run(out: str | Path, model_name: str, now: datetime | None = None) -> Run:
-    """Create a new, empty run folder `out/NAME-YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
+def create_unique_folder(out: str | Path, name: str, what: str = "run") -> Path:
+    """Create a new, empty folder `out/name` (suffixed -2, -3... if taken) and return it.
+
+    Creation is exclusive, so an existing run or benchmark is never reused or overwritten, even
+    by a second process starting in the same second. `what` names the folder in errors.
+    """
     out = Path(out).expanduser()
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     if out.exists() and not out.is_dir():
         raise RunError(
-            f"Cannot create a run folder in {out}: it is a file; choose a folder with --out."
+            f"Cannot create a {what} folder in {out}: it is a file; choose a folder with --out."
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, 1000):
-            path = out / (f"{model_name}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+            path = out / (name + (f"-{attempt}" if attempt > 1 else ""))
             try:
-                path.mkdir()  # fails if it exists: an existing run is never reused
+                path.mkdir()  # fails if it exists
             except FileExistsError:
                 continue
-            return Run(path)
+            return path
     except OSError as error:
         raise RunError(
-            f"Cannot create a run folder in {out} ({error.strerror or error}); "
+            f"Cannot create a {what} folder in {out} ({error.strerror or error}); "
             "choose another folder with --out."
         ) from None
-    raise RunError(f"Too many runs named {model_name}-{stamp} in {out}.")
+    raise RunError(f"Too many {what} folders named {name} in {out}.")
+
+
+def create_run(out: str | Path, model_name: str, now: datetime | None = None) -> Run:
+    """Create a new, empty run folder `out/NAME-YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Run(create_unique_folder(out, f"{model_name}-{stamp}"))

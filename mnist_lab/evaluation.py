@@ -1,0 +1,126 @@
+"""What a model gets wrong: confusion matrix, per-digit metrics and its worst mistakes (numpy only).
+
+Everything here works on predictions that are already made (labels, predicted labels or
+probabilities as numpy arrays), so it is fast, exact and testable without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUM_CLASSES = 10
+
+
+def _labels(name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
+    """Check that `values` is a 1-D array of integer labels in 0..num_classes-1."""
+    values = np.asarray(values)
+    if values.size == 0:
+        values = values.astype(np.int64)  # an empty list arrives as float64
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be a 1-D array of integer labels, got shape {values.shape} "
+            f"of dtype {values.dtype}."
+        )
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+        raise ValueError(
+            f"{name} must hold labels in 0..{num_classes - 1}, "
+            f"got values from {values.min()} to {values.max()}."
+        )
+    return values.astype(np.int64)
+
+
+def confusion_matrix(
+    labels: np.ndarray, predictions: np.ndarray, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Count each (true, predicted) pair: int64 (num_classes, num_classes), rows are true digits."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}.")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}.")
+    labels = _labels("labels", labels, num_classes)
+    predictions = _labels("predictions", predictions, num_classes)
+    if labels.shape != predictions.shape:
+        raise ValueError(
+            f"labels and predictions must have the same length, got {labels.size} labels "
+            f"and {predictions.size} predictions."
+        )
+    # Each pair gets one flat cell number; bincount counts them all in one pass.
+    counts = np.bincount(labels * num_classes + predictions, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, with 0.0 where the denominator is 0 (no NaN)."""
+    numerator = numerator.astype(np.float64)
+    denominator = denominator.astype(np.float64)
+    out = np.zeros_like(numerator)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def per_class_metrics(confusion: np.ndarray) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1, support and accuracy of each digit, keyed "0", "1", ...
+
+    `accuracy` is the share of that digit's images classified correctly, which is the same
+    number as its recall; it is there under the name students look for. A ratio whose
+    denominator is 0 (a digit never predicted, or absent from the labels) is 0.0, not NaN.
+    """
+    confusion = np.asarray(confusion)
+    if (
+        confusion.ndim != 2
+        or confusion.shape[0] != confusion.shape[1]
+        or not np.issubdtype(confusion.dtype, np.integer)
+    ):
+        raise ValueError(
+            "per_class_metrics expects a square integer confusion matrix (see confusion_matrix), "
+            f"got shape {confusion.shape} of dtype {confusion.dtype}."
+        )
+    if confusion.size and confusion.min() < 0:
+        raise ValueError(
+            f"A confusion matrix holds counts >= 0, got a cell of {confusion.min()}; "
+            "build it with confusion_matrix(labels, predictions)."
+        )
+    correct = np.diag(confusion)
+    support = confusion.sum(axis=1)  # images of each true digit
+    predicted = confusion.sum(axis=0)  # images given each digit by the model
+    precision = _ratio(correct, predicted)
+    recall = _ratio(correct, support)
+    f1 = _ratio(2 * precision * recall, precision + recall)
+    return {
+        str(digit): {
+            "precision": float(precision[digit]),
+            "recall": float(recall[digit]),
+            "f1": float(f1[digit]),
+            "support": int(support[digit]),
+            "accuracy": float(recall[digit]),
+        }
+        for digit in range(len(correct))
+    }
+
+
+def worst_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 25) -> np.ndarray:
+    """Indices of up to `k` misclassified examples, the most confident wrong answer first.
+
+    The confidence of a mistake is the probability the model gave its (wrong) prediction; equal
+    confidences are ordered by index, so the result is the same on every run.
+    """
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 1:
+        raise ValueError(
+            "probabilities must be an array (N, classes) of model outputs, "
+            f"got shape {probabilities.shape}."
+        )
+    labels = _labels("labels", labels, probabilities.shape[1])
+    if labels.size != probabilities.shape[0]:
+        raise ValueError(
+            f"probabilities and labels must have the same length, got {probabilities.shape[0]} "
+            f"rows of probabilities and {labels.size} labels."
+        )
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"k must be an int >= 0, got {k!r}.")
+    predictions = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predictions != labels)
+    confidence = probabilities[wrong, predictions[wrong]]
+    # lexsort sorts by its last key first: highest confidence, then lowest index.
+    order = np.lexsort((wrong, -confidence))
+    return wrong[order][:k].astype(np.int64)

@@ -1,0 +1,184 @@
+"""Look inside a finished run: what its model gets wrong on the test set, and what it says on yours.
+
+`evaluate_run` adds three files to a run folder (confusion_matrix.png, misclassified.png,
+per_class.json) and never touches the others; `predict_images` reads digits from image files,
+prepared as MNIST was (see mnist_lab.images), and returns the model's top answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnist_lab import evaluation, images, plots, preprocess, runs
+from mnist_lab.errors import RunError
+from mnist_lab.fileio import write_json_atomic
+
+CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON = (
+    "confusion_matrix.png",
+    "misclassified.png",
+    "per_class.json",
+)
+BATCH_SIZE = 1024
+GALLERY_SIZE = 32
+TOP = 3
+RUN_HINT = "runs are in runs/ (see 'mnist-lab train')"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0].strip("\"'") if text else type(error).__name__
+
+
+def load_run_model(run_path: str | Path) -> Any:
+    """Load a run's model.keras in Keras's safe mode: a file that would run code is refused."""
+    path = Path(run_path).expanduser()
+    if not path.is_dir():
+        what = "is a file" if path.exists() else "does not exist"
+        raise RunError(f"{path} is not a run folder: it {what}; {RUN_HINT}.")
+    model_path = path / runs.MODEL
+    if not model_path.is_file():
+        raise RunError(f"{path} is not a run folder: it has no {runs.MODEL}; {RUN_HINT}.")
+
+    from mnist_lab import registry
+
+    registry.discover()  # starts TensorFlow quietly; registers custom layers of student models
+    import keras
+
+    try:
+        return keras.saving.load_model(model_path, safe_mode=True)
+    except Exception as error:  # Keras raises ValueError, KeyError, OSError... for bad files
+        if "safe_mode" in str(error):
+            raise RunError(
+                f"{model_path} was not loaded: it holds Python code (such as a Lambda layer) "
+                "that safe mode refuses to run; rebuild the model without it and train again."
+            ) from None
+        raise RunError(
+            f"{model_path} is not a readable Keras model ({_first_line(error)}); "
+            "train the run again with 'mnist-lab train'."
+        ) from None
+
+
+def _predict(model: Any, digits: np.ndarray) -> np.ndarray:
+    """Probabilities (N, 10) for uint8 digits (N, 28, 28), or RunError if the model disagrees."""
+    probabilities = np.asarray(
+        model.predict(preprocess.normalize(digits), batch_size=BATCH_SIZE, verbose=0)
+    )
+    if probabilities.shape != (len(digits), preprocess.NUM_CLASSES):
+        raise RunError(
+            f"The run's model gives outputs of shape {probabilities.shape[1:]} per image instead "
+            "of 10 probabilities; it is not an MNIST classifier."
+        )
+    return probabilities
+
+
+def most_confused(confusion: np.ndarray, count: int = TOP) -> list[tuple[int, int, int]]:
+    """The `count` largest mistakes as (true, predicted, images), largest first, then by digits."""
+    mistakes = [
+        (int(true), int(predicted), int(confusion[true, predicted]))
+        for true, predicted in zip(*np.nonzero(confusion), strict=True)
+        if true != predicted
+    ]
+    return sorted(mistakes, key=lambda cell: (-cell[2], cell[0], cell[1]))[:count]
+
+
+def evaluate_run(run_path: str | Path, dataset: Any = None) -> dict[str, Any]:
+    """Evaluate a run's model on the 10,000 test images and add its report files to the run.
+
+    Writes confusion_matrix.png, misclassified.png (the 32 most confident mistakes) and
+    per_class.json: {"model", "test_accuracy", "test_size", "errors", "most_confused",
+    "per_class" (see evaluation.per_class_metrics), "confusion_matrix" (rows: true digits)}.
+    Returns the same facts plus "run" and "files", the paths written (as strings).
+    `dataset` defaults to load_mnist() from the run's data folder.
+    """
+    path = Path(run_path).expanduser()
+    run = runs.Run(path)
+    model = load_run_model(path)
+    if dataset is None:
+        from mnist_lab.data import load_mnist
+
+        dataset = load_mnist(run.config.get("data_dir"))
+    test_images, labels = dataset.test
+
+    probabilities = _predict(model, test_images)
+    predictions = probabilities.argmax(axis=1)
+    confusion = evaluation.confusion_matrix(labels, predictions)
+    errors = int(len(labels) - np.trace(confusion))
+    accuracy = float(np.trace(confusion) / max(len(labels), 1))
+    name = _model_name(run, path)
+    report = {
+        "model": name,
+        "test_accuracy": accuracy,
+        "test_size": len(labels),
+        "errors": errors,
+        "most_confused": most_confused(confusion),
+        "per_class": evaluation.per_class_metrics(confusion),
+        "confusion_matrix": confusion.tolist(),
+    }
+
+    worst = evaluation.worst_mistakes(probabilities, labels, k=GALLERY_SIZE)
+    captions = [
+        f"true {labels[i]} → {predictions[i]}\n{probabilities[i, predictions[i]]:.0%}"
+        for i in worst
+    ]
+    counted = f"{len(labels):,} test images"
+    confusion_title = f"{name}: {accuracy:.2%} of {counted} right, {errors} wrong"
+    gallery_title = f"{name}: the {len(worst)} most confident mistakes (true → predicted)"
+    try:
+        written = {
+            "confusion_matrix": plots.save_figure(
+                plots.confusion_matrix_figure(confusion, title=confusion_title),
+                path / CONFUSION_PNG,
+            ),
+            "misclassified": plots.save_figure(
+                plots.gallery_figure(test_images[worst], captions, title=gallery_title),
+                path / MISTAKES_PNG,
+            ),
+        }
+        write_json_atomic(path / PER_CLASS_JSON, report)
+    except OSError as error:
+        raise RunError(
+            f"Cannot write the report into {path} ({error.strerror or error}); "
+            "check that the run folder is writable."
+        ) from None
+    written["per_class"] = path / PER_CLASS_JSON
+    return {
+        "run": str(path),
+        **report,
+        "files": {key: str(file) for key, file in written.items()},
+    }
+
+
+def _model_name(run: runs.Run, path: Path) -> str:
+    """The registered name from the run's config, else the folder name."""
+    try:
+        return str(run.config.get("model", path.name))
+    except RunError:
+        return path.name
+
+
+def predict_images(run_path: str | Path, paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Recognize the digit in each image file with a run's model (loaded once).
+
+    Each result is {"path", "digit", "top3": [(digit, probability), ...]}, most likely first.
+    The images are read first, so a bad file is reported before the model is loaded.
+    """
+    digits = [images.load_digit(image_path) for image_path in paths]
+    model = load_run_model(run_path)
+    if not digits:
+        return []
+    probabilities = _predict(model, np.stack(digits))
+    results = []
+    for image_path, row in zip(paths, probabilities, strict=True):
+        ranked = np.argsort(-row, kind="stable")[:TOP]
+        results.append(
+            {
+                "path": str(image_path),
+                "digit": int(ranked[0]),
+                "top3": [(int(digit), float(row[digit])) for digit in ranked],
+            }
+        )
+    return results
