@@ -44,8 +44,9 @@ def test_list_json_for_scripts():
     result = invoke("list", "--json", "ref*")
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
-    assert [m["name"] for m in payload["models"]] == ["reference"]
-    assert payload["models"][0]["params"] == 225_034
+    assert [m["name"] for m in payload["models"]] == ["reference", "reference-dropout"]
+    assert [m["params"] for m in payload["models"]] == [225_034, 225_034]
+    assert payload["models"][0]["recipe"] == "5 epochs, batch 128, adam 0.001"
     assert payload["models"][0]["source"] == "built-in"
     assert payload["broken"] == {}
 

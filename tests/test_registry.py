@@ -19,8 +19,11 @@ def tiny_model(inputs=(28, 28, 1), outputs=10, compile=False):
 
 
 @pytest.fixture
-def three_models(clean_registry):
-    """The built-ins plus alpha, alpha-small and beta."""
+def three_models(clean_registry, monkeypatch):
+    """Only the built-in reference plus alpha, alpha-small and beta, so the names are known."""
+    monkeypatch.setattr(
+        clean_registry, "_MODELS", {"reference": clean_registry._MODELS["reference"]}
+    )
     for name in ("alpha", "alpha-small", "beta"):
         clean_registry.register_model(name, description=f"{name} model")(lambda: tiny_model())
     return clean_registry
