@@ -160,6 +160,142 @@ def list_command(
         console.print(f"No model matches {' '.join(patterns or ['*'])}.")
 
 
+@app.command("benchmark")
+@friendly_errors
+def benchmark_command(
+    patterns: Annotated[
+        list[str], typer.Argument(help="Model names or wildcards, e.g. 'reference' 'bn-*' or '*'.")
+    ],
+    epochs: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Epochs for every model (default: each model's own, see 'list')."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Runs per model, with seeds S..S+R-1.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the first repeat, shared by all models.")] = 0,
+    limit: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Train on this many images only (a quick comparison)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder that receives the benchmark folder.")] = Path(
+        "benchmarks"
+    ),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train models side by side on the same split and seeds; write a leaderboard and plots."""
+    from rich.table import Table
+
+    from mnist_lab.benchmark import (
+        LEADERBOARD_COLUMNS,
+        benchmark,
+        describe_machine,
+        format_leaderboard,
+    )
+
+    console = _console()
+    result = benchmark(
+        patterns,
+        epochs=epochs,
+        repeats=repeats,
+        seed=seed,
+        limit=limit,
+        out=out,
+        data_dir=data_dir,
+        on_progress=_show_benchmark_progress,
+    )
+    table = Table(title="Leaderboard (best test accuracy first)")
+    for title, justify in LEADERBOARD_COLUMNS:
+        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    for cells in format_leaderboard(result.rows):
+        table.add_row(*cells)
+    console.print(table)
+    typer.echo(f"Machine: {describe_machine(result.machine)}")
+    typer.echo(
+        f"Saved in {result.path}/ (leaderboard.md, leaderboard.json, curves.png, "
+        "accuracy_vs_time.png and each model's run folder)"
+    )
+
+
+def _show_benchmark_progress(event: dict[str, Any]) -> None:
+    """One line per epoch and per finished run: model i of n, repeat, epoch, elapsed."""
+    minutes, seconds = divmod(int(event["elapsed"]), 60)
+    elapsed = f"{minutes}:{seconds:02d} elapsed"
+    kind = event["event"]
+    if kind == "start":
+        typer.echo(
+            f"Benchmarking {event['total']} model{'s' * (event['total'] != 1)} "
+            f"({', '.join(event['models'])}), {event['repeats']} repeat(s) each."
+        )
+    elif kind in ("epoch_done", "model_done"):
+        where = (
+            f"[{event['index']}/{event['total']}] {event['name']} "
+            f"repeat {event['repeat']}/{event['repeats']}"
+        )
+        if kind == "epoch_done":
+            typer.echo(
+                f"{where}  epoch {event['epoch']}/{event['epochs']}  "
+                f"val accuracy {event['val_accuracy']:.2%}  {elapsed}"
+            )
+        else:
+            typer.echo(
+                f"{where}  test accuracy {event['test_accuracy']:.2%} "
+                f"after {event['train_seconds']:.1f} s of training  {elapsed}"
+            )
+
+
+@app.command("evaluate")
+@friendly_errors
+def evaluate_command(
+    run: Annotated[Path, typer.Argument(help="A run folder written by 'mnist-lab train'.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a run's confusion matrix, worst mistakes and per-digit metrics; print a report."""
+    from rich.table import Table
+
+    from mnist_lab.data import load_mnist
+    from mnist_lab.reports import evaluate_run
+
+    report = evaluate_run(run, dataset=load_mnist(data_dir) if data_dir else None)
+    console = _console()
+    console.print(
+        f"{report['model']}: test accuracy {report['test_accuracy']:.2%} "
+        f"({report['errors']:,} of {report['test_size']:,} test images wrong)"
+    )
+    confused = ", ".join(
+        f"{true} taken for {predicted} ({count}x)"
+        for true, predicted, count in report["most_confused"]
+    )
+    console.print(f"Most confused: {confused or 'nothing'}")
+    table = Table(title="Per digit")
+    for column in ("Digit", "Precision", "Recall", "F1", "Images"):
+        table.add_column(column, justify="right")
+    for digit, row in report["per_class"].items():
+        table.add_row(
+            digit,
+            f"{row['precision']:.2%}",
+            f"{row['recall']:.2%}",
+            f"{row['f1']:.2%}",
+            f"{row['support']:,}",
+        )
+    console.print(table)
+    typer.echo(f"Wrote {', '.join(Path(f).name for f in report['files'].values())} into {run}/")
+
+
+@app.command("predict")
+@friendly_errors
+def predict_command(
+    run: Annotated[Path, typer.Argument(help="A run folder written by 'mnist-lab train'.")],
+    images: Annotated[
+        list[Path], typer.Argument(help="PNG or JPEG pictures of single digits, any size.")
+    ],
+) -> None:
+    """Recognize the digit in each picture with a trained run's model."""
+    from mnist_lab.reports import predict_images
+
+    for result in predict_images(run, images):
+        top = ", ".join(f"{digit}: {p:.1%}" for digit, p in result["top3"])
+        typer.echo(f"{result['path']}: {result['digit']}   ({top})")
+
+
 @data_app.command("fetch")
 @friendly_errors
 def data_fetch(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -167,3 +168,71 @@ def test_data_import_copies_a_folder_into_the_cache(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"it is ready in {target}" in result.stdout
     assert json.loads((target / "source.json").read_text())["source"].startswith("local files")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A reference run trained through the CLI on 8,192 images (about 10 s)."""
+    out = tmp_path_factory.mktemp("cli-runs")
+    result = invoke("train", "reference", "--epochs", "2", "--limit", "8192", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (run,) = out.iterdir()
+    return run
+
+
+def test_evaluate_writes_the_report_files_and_prints_a_summary(trained_run):
+    before = {p.name: p.read_bytes() for p in trained_run.iterdir()}
+    result = invoke("evaluate", str(trained_run))
+    assert result.exit_code == 0, result.output
+    per_class = json.loads((trained_run / "per_class.json").read_text())
+    assert f"reference: test accuracy {per_class['test_accuracy']:.2%}" in result.stdout
+    assert f"({per_class['errors']:,} of 10,000 test images wrong)" in result.stdout
+    assert "Most confused: " in result.stdout and "Per digit" in result.stdout
+    assert "Wrote confusion_matrix.png, misclassified.png, per_class.json" in result.stdout
+    assert {p.name: p.read_bytes() for p in trained_run.iterdir() if p.name in before} == before
+
+
+def test_predict_reads_a_drawn_digit(trained_run, mnist, tmp_path):
+    from PIL import Image
+
+    index = int(np.flatnonzero(mnist.test.labels == 3)[0])
+    drawing = Image.fromarray(255 - mnist.test.images[index]).resize((240, 240))
+    drawing.save(tmp_path / "three.jpg")
+    result = invoke("predict", str(trained_run), str(tmp_path / "three.jpg"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{tmp_path / 'three.jpg'}: 3   (3: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["benchmark", "no-such-model*"], "No model matches the pattern 'no-such-model*'."),
+        (["benchmark", "reference", "--repeats", "0"], "The 'repeats' option must be an int >= 1."),
+        (["evaluate", "{tmp}/missing"], "{tmp}/missing is not a run folder: it does not exist"),
+        (["predict", "{tmp}/missing", "{tmp}/x.png"], "Cannot read {tmp}/x.png"),
+    ],
+)
+def test_benchmark_evaluate_predict_reject_bad_input(tmp_path, args, message):
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    result = invoke(*args)
+    assert_one_line_error(result, message.format(tmp=tmp_path))
+
+
+def test_predict_rejects_a_file_that_is_not_an_image(trained_run, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    result = invoke("predict", str(trained_run), str(text))
+    assert_one_line_error(result, f"Cannot read {text}: it is not an image file")
+
+
+def test_benchmark_prints_progress_and_the_leaderboard(tmp_path):
+    out = tmp_path / "benchmarks"
+    args = ["reference", "--epochs", "1", "--limit", "512", "--out", str(out)]
+    result = invoke("benchmark", *args)
+    assert result.exit_code == 0, result.output
+    assert "Benchmarking 1 model (reference), 1 repeat(s) each." in result.stdout
+    assert "[1/1] reference repeat 1/1  epoch 1/1  val accuracy " in result.stdout
+    assert "Leaderboard (best test accuracy first)" in result.stdout
+    (folder,) = out.iterdir()
+    assert f"Saved in {folder}/" in result.stdout
+    assert (folder / "leaderboard.md").is_file()
