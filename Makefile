@@ -8,11 +8,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: train test lint format data docs serve clean help
+.PHONY: train test bench lint format data docs serve clean help
 
 help:
 	@echo "make train   train the reference CNN (sets everything up on first use)"
 	@echo "make test    run the test suite (sets everything up on first use)"
+	@echo "make bench   measure the zoo's performance targets (about 20 minutes)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
 
@@ -30,6 +31,9 @@ train: data
 
 test: data
 	$(BIN)/python -m pytest
+
+bench: data
+	$(BIN)/python tests/perf/targets.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mnist_lab.preprocess import normalize, one_hot
-from mnist_lab.registry import create_model, list_models
+from mnist_lab.registry import create_model, list_models, model_info
+from mnist_lab.training import TrainConfig, train
 
 MODELS = list_models()
 
@@ -87,3 +88,19 @@ def test_reference_is_compiled_like_the_classic_project(built, mnist):
     assert model.loss == "categorical_crossentropy"
     x, y = normalize(mnist.test.images[:64]), one_hot(mnist.test.labels[:64])
     assert sorted(model.evaluate(x, y, verbose=0, return_dict=True)) == ["accuracy", "loss"]
+
+
+BUILT_IN = [name for name in MODELS if model_info(name).source == "built-in"]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_every_built_in_model_learns_with_its_own_recipe(name, mnist, tmp_path):
+    """Thirty-two steps of each model's own recipe must already beat chance (10%) by far.
+
+    This catches what the shape checks cannot: a recipe that diverges, or batch normalization
+    whose test-time statistics lag so far behind training that test accuracy stays near 10%.
+    """
+    config = TrainConfig(model=name, epochs=1, batch_size=128, limit=4096, out=str(tmp_path))
+    run = train(config, dataset=mnist, verbose=0)
+    assert run.metrics["test_accuracy"] > 0.5, (name, run.metrics["test_accuracy"])
+    assert run.history[0]["val_accuracy"] > 0.5, (name, run.history)

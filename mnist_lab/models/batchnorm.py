@@ -2,7 +2,11 @@
 
 Batch normalization rescales each layer's outputs to zero mean and unit variance over the batch,
 which lets the network train with a larger learning rate and fewer epochs. The layers it
-follows drop their bias, since the normalization's own shift replaces it.
+follows drop their bias, since the normalization's own shift replaces it. Its running
+statistics, used at test time, follow the batches with momentum 0.8 rather than Keras's 0.99.
+They start at variance 1 while the first layers' outputs vary about 200 times less, so with
+0.99 they need thousands of steps to forget their start, and a network trained for a few
+epochs scores near chance at test time although it learned fine; 0.9 still fails a 30-step run.
 """
 
 import keras
@@ -15,7 +19,7 @@ from mnist_lab.registry import register_model
 def _conv_bn(filters: int) -> list[layers.Layer]:
     return [
         layers.Conv2D(filters, kernel_size=3, use_bias=False),
-        layers.BatchNormalization(),
+        layers.BatchNormalization(momentum=0.8),
         layers.Activation("relu"),
     ]
 
@@ -44,7 +48,7 @@ def bn_cnn() -> keras.Model:
             layers.MaxPooling2D(pool_size=2),
             layers.Flatten(),
             layers.Dense(128, use_bias=False),
-            layers.BatchNormalization(),
+            layers.BatchNormalization(momentum=0.8),
             layers.Activation("relu"),
             layers.Dense(10, activation="softmax"),
         ],
