@@ -27,6 +27,11 @@ data_app = typer.Typer(
     help="Fetch, import and inspect the cached MNIST files.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+exercises_app = typer.Typer(
+    help="The exercise track: see your progress, check, get hints, watch, reset.",
+    invoke_without_command=True,
+)
+app.add_typer(exercises_app, name="exercises")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -355,6 +360,232 @@ def data_info_command(
         per_class.add_row(str(digit), *(f"{counts[split][digit]:,}" for split in counts))
     per_class.add_row("total", *(f"{sum(row):,}" for row in counts.values()), style="bold")
     console.print(per_class)
+
+
+NumberArgument = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Argument(
+        help="The exercise's number (default: the next one not done).", show_default=False
+    ),
+]
+
+
+def _track(need_states: bool = True):
+    """The project root, the catalog and, if needed, each exercise's state.
+
+    States come from the cache; an exercise whose file changed since its last check is checked
+    again, and the student is told why they wait.
+    """
+    from mnist_lab import exercises
+
+    root = exercises.project_root()
+    catalog = exercises.load_catalog(root)
+    if not need_states:
+        return root, catalog, []
+
+    def checking(exercise) -> None:
+        typer.echo(f"Checking exercise {exercise.number} ({exercise.title}): it changed...")
+
+    return root, catalog, exercises.statuses(catalog, root, on_check=checking)
+
+
+def _next_line(exercise) -> str:
+    return f"Next: exercise {exercise.number} ({exercise.title}) in {_relative(exercise.file)}."
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _pick(number: int | None, catalog, states) -> Any:
+    """The exercise numbered `number`, else the next one not done (None when all are)."""
+    from mnist_lab import exercises
+
+    if number is not None:
+        return exercises.find(catalog, number)
+    return exercises.next_pending(states)
+
+
+def _report(result) -> None:
+    """Print a check's outcome in plain words, with the hint meant for the first failure."""
+    from mnist_lab import exercises
+
+    exercise = result.exercise
+    if result.passed:
+        typer.echo(
+            f"✓ Exercise {exercise.number} ({exercise.title}) passes all {result.total} tests."
+        )
+        return
+    failed = len(result.failures)
+    typer.echo(
+        f"✗ Exercise {exercise.number} ({exercise.title}): {failed} of "
+        f"{max(result.total, failed)} tests fail."
+    )
+    for failure in result.failures:
+        typer.echo(f"  - {failure.test}: {failure.message}")
+    hint = exercises.hint_for(result)
+    if hint is not None:
+        typer.echo(f"Hint: {hint.text}")
+    typer.echo(
+        f"Edit {_relative(exercise.file)} and run 'mnist-lab exercises check {exercise.number}' "
+        "again (or 'mnist-lab exercises watch')."
+    )
+
+
+@exercises_app.callback()
+@friendly_errors
+def exercises_main(ctx: typer.Context) -> None:
+    """The exercise track: see your progress, check, get hints, watch, reset."""
+    if ctx.invoked_subcommand is None:
+        exercises_list()
+
+
+@exercises_app.command("list")
+@friendly_errors
+def exercises_list() -> None:
+    """Show every exercise with its state, the next one to do and your progress."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    from mnist_lab import exercises
+
+    root, catalog, states = _track()
+    marks = {exercises.DONE: "✓ done", exercises.FAILING: "✗ failing"}
+    table = Table(title="Exercises")
+    for column in ("#", "Exercise", "State", "File"):
+        table.add_column(column)
+    for exercise, known in states:
+        table.add_row(
+            str(exercise.number),
+            exercise.title,
+            marks.get(known, "· not started"),
+            _relative(exercise.file),
+        )
+    console = _console()
+    console.print(table)
+    done = sum(known == exercises.DONE for _, known in states)
+    console.print(ProgressBar(total=len(states), completed=done, width=40))
+    typer.echo(f"{done} of {len(states)} exercises done.")
+    pending = exercises.next_pending(states)
+    if pending is None:
+        typer.echo("Every exercise passes. Well done!")
+    else:
+        typer.echo(
+            f"{_next_line(pending)} Run 'mnist-lab exercises check {pending.number}' "
+            "when it is written, 'mnist-lab exercises hint' if you are stuck."
+        )
+
+
+@exercises_app.command("check")
+@friendly_errors
+def exercises_check(
+    number: NumberArgument = None,
+    all_: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
+) -> None:
+    """Run an exercise's tests and explain what fails; on success, point to the next one."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track(need_states=number is None and not all_)
+    chosen = catalog if all_ else [_pick(number, catalog, states)]
+    if chosen == [None]:
+        typer.echo("Every exercise passes. Well done!")
+        return
+    results = [exercises.check(exercise, root) for exercise in chosen]
+    for result in results:
+        _report(result)
+    if not all(result.passed for result in results):
+        raise typer.Exit(1)
+    following = exercises.next_pending(exercises.statuses(catalog, root))
+    typer.echo(_next_line(following) if following else "Every exercise passes. Well done!")
+
+
+@exercises_app.command("hint")
+@friendly_errors
+def exercises_hint(
+    number: NumberArgument = None,
+    all_: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
+) -> None:
+    """Show the next hint you have not seen yet (all of them with --all)."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track(need_states=number is None)
+    exercise = _pick(number, catalog, states)
+    if exercise is None:
+        typer.echo("Every exercise passes: no hint needed.")
+        return
+    total = len(exercise.hints)
+    if all_:
+        for index, hint in enumerate(exercise.hints, start=1):
+            typer.echo(f"Hint {index} of {total} for exercise {exercise.number}: {hint.text}")
+        return
+    index, hint = exercises.next_hint(exercise, root)
+    typer.echo(f"Hint {index} of {total} for exercise {exercise.number}: {hint.text}")
+    if index < total:
+        typer.echo(f"Run 'mnist-lab exercises hint {exercise.number}' again for the next one.")
+
+
+@exercises_app.command("reset")
+@friendly_errors
+def exercises_reset(
+    number: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Argument(help="The exercise to restore to its original stub.", show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Restore every exercise.")] = False,
+) -> None:
+    """Restore original stubs; your version is kept as a timestamped backup beside it."""
+    from mnist_lab import exercises
+
+    if number is None and not all_:
+        raise MnistLabError("Say which exercise to reset (e.g. 'reset 2'), or --all for every one.")
+    _, catalog, _ = _track(need_states=False)
+    for exercise in catalog if all_ else [exercises.find(catalog, number)]:
+        backup = exercises.reset(exercise)
+        if backup is None:
+            typer.echo(f"Exercise {exercise.number} is already the original stub.")
+        else:
+            typer.echo(
+                f"Exercise {exercise.number} restored; your version is kept in {_relative(backup)}"
+            )
+
+
+@exercises_app.command("solution")
+@friendly_errors
+def exercises_solution(
+    number: Annotated[int, typer.Argument(help="An exercise you have completed.")],
+) -> None:
+    """Show the reference solution of an exercise, once your version passes."""
+    from mnist_lab import exercises
+
+    root, catalog, _ = _track(need_states=False)
+    typer.echo(exercises.solution(exercises.find(catalog, number), root))
+
+
+@exercises_app.command("watch")
+@friendly_errors
+def exercises_watch() -> None:
+    """Re-check the current exercise whenever you save a file; move on when it passes."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track()
+    folder = catalog[0].file.parent if catalog else root / "exercises"
+    reason = exercises.polling_reason(folder)
+    how = f"by polling every 0.5 s ({reason})" if reason else "for saved files"
+    typer.echo(f"Watching {_relative(folder)}/ {how}. Press Ctrl-C to stop.")
+    current = exercises.next_pending(states)
+    while current is not None:
+        result = exercises.check(current, root)
+        _report(result)
+        if result.passed:
+            current = exercises.next_pending(exercises.statuses(catalog, root))
+            if current is not None:
+                typer.echo(_next_line(current))
+            continue
+        exercises.wait_for_change(folder, polling=reason is not None)
+    typer.echo("Every exercise passes. Well done!")
 
 
 def main() -> None:

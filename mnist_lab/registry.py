@@ -173,7 +173,10 @@ def _load_entry_points() -> None:
 def _load_plugin_folders() -> None:
     for folder in plugin_folders():
         for path in sorted(folder.rglob("*.py")):
-            if path.name.startswith(("_", "test_")) or "__pycache__" in path.parts:
+            inside = path.relative_to(folder).parts[:-1]
+            if path.name.startswith(("_", "test_")) or path.name == "conftest.py":
+                continue
+            if any(part in ("tests", "__pycache__") or part.startswith(".") for part in inside):
                 continue
             try:
                 load_file(path)

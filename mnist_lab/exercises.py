@@ -1,0 +1,415 @@
+"""The exercise track: the catalog, each exercise's state, checks, hints, resets and solutions.
+
+An exercise is a file under exercises/ that a student completes until its tests pass. The
+catalog (exercises/manifest.toml) lists them in order with their tests and hints. Reference
+solutions ship inside the package (mnist_lab/course/solutions/) with the parts a student writes
+marked; the shipped stub is derived from the solution by replacing each marked part with a
+`raise NotImplementedError(...)`, so a stub and its solution can never drift apart.
+
+Checks run pytest in a separate process (a student's code may hang, crash or print) and their
+results are cached by the content of the exercise and its tests, so listing the track does not
+run again what did not change. Progress (results and hints shown) lives in .mnist-lab/ at the
+project's root, never inside the student's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mnist_lab.errors import MnistLabError
+from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
+
+MANIFEST = Path("exercises") / "manifest.toml"
+STATE_DIR = ".mnist-lab"
+SOLUTIONS = Path(__file__).resolve().parent / "course" / "solutions"
+DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
+CHECK_TIMEOUT_S = 900
+
+_SOLUTION_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)# SOLUTION[ \t]*\n.*?^[ \t]*# END SOLUTION[ \t]*\n", re.M | re.S
+)
+_TODO = re.compile(r"^[ \t]*# TODO: (?P<text>.+?)\s*$", re.M)
+
+
+class ExerciseError(MnistLabError):
+    """An exercise could not be found, checked, reset or shown."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One hint, and the tests it helps with (empty: any)."""
+
+    text: str
+    tests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One entry of the catalog; paths are absolute."""
+
+    number: int
+    name: str
+    title: str
+    file: Path
+    tests: Path
+    page: str
+    hints: tuple[Hint, ...] = field(default_factory=tuple)
+
+    def __repr__(self) -> str:
+        return f"Exercise({self.number}, {self.name!r}, {self.file.name!r})"
+
+    @property
+    def solution(self) -> Path:
+        return SOLUTIONS / self.file.name
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing test, in plain words: its name and what it said."""
+
+    test: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of running one exercise's tests."""
+
+    exercise: Exercise
+    passed: bool
+    failures: tuple[Failure, ...]
+    total: int
+    output: str = ""
+
+    @property
+    def state(self) -> str:
+        return DONE if self.passed else FAILING
+
+
+# --- the catalog --------------------------------------------------------------------------------
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding exercises/manifest.toml: the current folder or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    raise ExerciseError(
+        f"No exercises here: {MANIFEST} was not found in {here} or its parents; "
+        "run 'mnist-lab exercises' inside the course folder (the clone of mnist-lab)."
+    )
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ExerciseError(f"Cannot read {path}: {error}.") from None
+
+
+def load_catalog(root: Path | None = None) -> list[Exercise]:
+    """Every exercise of the manifest, in order."""
+    root = root or project_root()
+    folder = root / MANIFEST.parent
+    entries = _load_toml(root / MANIFEST).get("exercise", [])
+    catalog = [
+        Exercise(
+            number=int(entry["number"]),
+            name=entry["name"],
+            title=entry["title"],
+            file=folder / entry["file"],
+            tests=folder / entry["tests"],
+            page=entry.get("page", ""),
+            hints=tuple(
+                Hint(hint["text"], tuple(hint.get("tests", ()))) for hint in entry.get("hints", [])
+            ),
+        )
+        for entry in entries
+    ]
+    return sorted(catalog, key=lambda exercise: exercise.number)
+
+
+def find(catalog: list[Exercise], number: int) -> Exercise:
+    """The exercise numbered `number`, or an error that says which numbers exist."""
+    for exercise in catalog:
+        if exercise.number == number:
+            return exercise
+    numbers = ", ".join(str(exercise.number) for exercise in catalog)
+    raise ExerciseError(f"There is no exercise {number}; the exercises are {numbers}.")
+
+
+# --- stubs and solutions ---------------------------------------------------------------------
+
+
+def derive_stub(solution: str, number: int) -> str:
+    """The student's starting file: each `# SOLUTION ... # END SOLUTION` block becomes a raise.
+
+    The raise repeats the `# TODO:` line above the block, so the error says what to do.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        todos = _TODO.findall(solution[: match.start()])
+        what = todos[-1].rstrip(".") if todos else "write this part"
+        message = f"Exercise {number}: {what}. Run 'mnist-lab exercises hint {number}' for a hint."
+        return f"{match['indent']}raise NotImplementedError({message!r})\n"
+
+    return _SOLUTION_BLOCK.sub(replace, solution)
+
+
+def stub_text(exercise: Exercise) -> str:
+    """The original stub of an exercise, derived from its shipped solution."""
+    return derive_stub(_read(exercise.solution), exercise.number)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ExerciseError(f"Cannot read {path}: {error.strerror or error}.") from None
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def _state_file(root: Path) -> Path:
+    return root / STATE_DIR / "progress.json"
+
+
+def load_progress(root: Path) -> dict[str, Any]:
+    """Cached results and hints shown, per exercise number (as a string)."""
+    try:
+        return json.loads(_state_file(root).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def save_progress(root: Path, progress: dict[str, Any]) -> None:
+    (root / STATE_DIR).mkdir(exist_ok=True)
+    write_json_atomic(_state_file(root), progress)
+
+
+def fingerprint(exercise: Exercise) -> str:
+    """What a cached result depends on: the student's file and the exercise's tests."""
+    digest = hashlib.sha256()
+    for path in (exercise.file, exercise.tests):
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+
+def _plain(message: str) -> str:
+    """The telling first line of a pytest failure message (the assertion's own words)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "the test failed without a message"
+    first = lines[0]
+    for prefix in ("AssertionError: ", "assert "):
+        first = first.removeprefix(prefix)
+    return first
+
+
+def run_tests(
+    exercise: Exercise, exercises_dir: Path, timeout: float = CHECK_TIMEOUT_S
+) -> CheckResult:
+    """Run the exercise's tests against the copy of its file in `exercises_dir`."""
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-check-") as scratch:
+        report = Path(scratch) / "report.xml"
+        command = [
+            sys.executable, "-m", "pytest", str(exercise.tests), "-q", "-p", "no:cacheprovider",
+            f"--junitxml={report}", "-o", "junit_family=xunit1",
+            "--rootdir", str(exercise.tests.parent),
+        ]  # fmt: skip
+        env = {**os.environ, "MNIST_LAB_EXERCISES_DIR": str(exercises_dir)}
+        try:
+            completed = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, env=env
+            )
+        except subprocess.TimeoutExpired:
+            failure = Failure(
+                "(all)", f"the tests did not finish in {timeout:.0f} s: is a loop stuck?"
+            )
+            return CheckResult(exercise, False, (failure,), 0)
+        output = completed.stdout + completed.stderr
+        if not report.is_file():
+            lines = output.strip().splitlines()
+            failure = Failure("(all)", lines[-1] if lines else "pytest did not run")
+            return CheckResult(exercise, False, (failure,), 0, output)
+        root = ElementTree.parse(report).getroot()
+    failures, total = [], 0
+    for case in root.iter("testcase"):
+        total += 1
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            failures.append(Failure(case.get("name", "?"), _plain(problem.get("message", ""))))
+    passed = completed.returncode == 0 and total > 0 and not failures
+    return CheckResult(exercise, passed, tuple(failures), total, output)
+
+
+def check(exercise: Exercise, root: Path) -> CheckResult:
+    """Run an exercise's tests against the student's file and remember the outcome."""
+    result = run_tests(exercise, exercise.file.parent)
+    progress = load_progress(root)
+    entry = progress.setdefault(str(exercise.number), {})
+    entry.update(fingerprint=fingerprint(exercise), state=result.state)
+    save_progress(root, progress)
+    return result
+
+
+def state(exercise: Exercise, root: Path, progress: dict[str, Any] | None = None) -> str | None:
+    """done, failing or not started, from the file and the cache; None if it needs a check."""
+    if not exercise.file.is_file() or _read(exercise.file) == stub_text(exercise):
+        return NOT_STARTED
+    entry = (progress if progress is not None else load_progress(root)).get(str(exercise.number))
+    if entry and entry.get("fingerprint") == fingerprint(exercise):
+        return entry["state"]
+    return None
+
+
+def hint_for(result: CheckResult) -> Hint | None:
+    """The hint meant for the first failing test, else the exercise's first hint."""
+    failing = {failure.test for failure in result.failures}
+    for hint in result.exercise.hints:
+        if failing & set(hint.tests):
+            return hint
+    return result.exercise.hints[0] if result.exercise.hints else None
+
+
+def next_hint(exercise: Exercise, root: Path) -> tuple[int, Hint]:
+    """The next hint not yet shown (the last one again once all were shown); remembers it."""
+    if not exercise.hints:
+        raise ExerciseError(f"Exercise {exercise.number} has no hints.")
+    progress = load_progress(root)
+    entry = progress.setdefault(str(exercise.number), {})
+    shown = min(int(entry.get("hints_shown", 0)), len(exercise.hints) - 1)
+    entry["hints_shown"] = shown + 1
+    save_progress(root, progress)
+    return shown + 1, exercise.hints[shown]
+
+
+# --- reset and solution ------------------------------------------------------------------------
+
+
+def reset(exercise: Exercise, now: datetime | None = None) -> Path | None:
+    """Restore the original stub, keeping the student's version as a timestamped backup.
+
+    Returns the backup's path, or None when the file was already the stub (nothing to keep).
+    """
+    stub = stub_text(exercise)
+    backup = None
+    if exercise.file.is_file():
+        current = exercise.file.read_bytes()
+        if current.decode("utf-8", errors="replace") == stub:
+            return None
+        stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+        backup = exercise.file.with_name(f"{exercise.file.stem}.backup-{stamp}.py.txt")
+        counter = 2
+        while backup.exists():
+            backup = exercise.file.with_name(
+                f"{exercise.file.stem}.backup-{stamp}-{counter}.py.txt"
+            )
+            counter += 1
+        write_bytes_atomic(backup, current)
+    write_bytes_atomic(exercise.file, stub.encode("utf-8"))
+    return backup
+
+
+def solution(exercise: Exercise, root: Path) -> str:
+    """The reference solution, once the student's own version passes."""
+    if state(exercise, root) != DONE:
+        raise ExerciseError(
+            f"The solution of exercise {exercise.number} opens once your version passes: "
+            f"run 'mnist-lab exercises check {exercise.number}' first."
+        )
+    return _read(exercise.solution)
+
+
+# --- the track as a whole ----------------------------------------------------------------------
+
+
+def statuses(
+    catalog: list[Exercise], root: Path, on_check: Any = None
+) -> list[tuple[Exercise, str]]:
+    """Each exercise with its state; a file changed since its last check is checked again.
+
+    `on_check(exercise)` is called before each such check, so a caller can say why it waits.
+    """
+    progress = load_progress(root)
+    result = []
+    for exercise in catalog:
+        known = state(exercise, root, progress)
+        if known is None:
+            if on_check is not None:
+                on_check(exercise)
+            known = check(exercise, root).state
+        result.append((exercise, known))
+    return result
+
+
+def next_pending(states: list[tuple[Exercise, str]]) -> Exercise | None:
+    """The first exercise that is not done, or None when the track is complete."""
+    return next((exercise for exercise, known in states if known != DONE), None)
+
+
+# --- watching ----------------------------------------------------------------------------------
+
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "drvfs", "fuse.sshfs", "v9fs"}
+
+
+def _filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding `path`, from /proc/mounts (Linux), else None."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    best, kind = "", None
+    resolved = str(path.resolve())
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
+            best, kind = parts[1], parts[2]
+    return kind
+
+
+def polling_reason(folder: Path) -> str | None:
+    """Why file events would not arrive from `folder` (so watching must poll), or None."""
+    import platform
+
+    if os.environ.get("MNIST_LAB_WATCH_POLLING"):
+        return "MNIST_LAB_WATCH_POLLING is set"
+    if "microsoft" in platform.uname().release.lower():
+        return "this is WSL, where file events from Windows editors do not arrive"
+    kind = _filesystem_type(folder)
+    if kind in NETWORK_FILESYSTEMS:
+        return f"{folder} is on a network filesystem ({kind})"
+    return None
+
+
+def wait_for_change(folder: Path, polling: bool) -> set[Path]:
+    """Block until a .py file under `folder` is saved; return the changed files."""
+    from watchfiles import watch
+
+    for changes in watch(folder, force_polling=polling, poll_delay_ms=500, debounce=400):
+        changed = {Path(path) for _, path in changes if path.endswith(".py")}
+        if changed:
+            return changed
+    return set()
