@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "normalize": "mnist_lab.preprocess",
     "one_hot": "mnist_lab.preprocess",
     "stratified_split": "mnist_lab.preprocess",
+    "Recipe": "mnist_lab.recipes",
+    "Augmentation": "mnist_lab.recipes",
     "TrainConfig": "mnist_lab.training",
     "train": "mnist_lab.training",
     "MnistLabError": "mnist_lab.errors",

@@ -447,7 +447,6 @@ def exercises_main(ctx: typer.Context) -> None:
 @friendly_errors
 def exercises_list() -> None:
     """Show every exercise with its state, the next one to do and your progress."""
-    from rich.progress_bar import ProgressBar
     from rich.table import Table
 
     from mnist_lab import exercises
@@ -455,8 +454,10 @@ def exercises_list() -> None:
     root, catalog, states = _track()
     marks = {exercises.DONE: "✓ done", exercises.FAILING: "✗ failing"}
     table = Table(title="Exercises")
-    for column in ("#", "Exercise", "State", "File"):
-        table.add_column(column)
+    table.add_column("#", justify="right")
+    table.add_column("Exercise")
+    table.add_column("State", no_wrap=True)
+    table.add_column("File", no_wrap=True)
     for exercise, known in states:
         table.add_row(
             str(exercise.number),
@@ -467,8 +468,9 @@ def exercises_list() -> None:
     console = _console()
     console.print(table)
     done = sum(known == exercises.DONE for _, known in states)
-    console.print(ProgressBar(total=len(states), completed=done, width=40))
-    typer.echo(f"{done} of {len(states)} exercises done.")
+    width = 32
+    filled = round(width * done / max(len(states), 1))
+    typer.echo(f"Progress: {'█' * filled}{'░' * (width - filled)} {done} of {len(states)} done")
     pending = exercises.next_pending(states)
     if pending is None:
         typer.echo("Every exercise passes. Well done!")

@@ -237,7 +237,12 @@ def run_tests(
             f"--junitxml={report}", "-o", "junit_family=xunit1",
             "--rootdir", str(exercise.tests.parent),
         ]  # fmt: skip
-        env = {**os.environ, "MNIST_LAB_EXERCISES_DIR": str(exercises_dir)}
+        # The copy under test is also where models register from (exercise 8 adds one).
+        env = {
+            **os.environ,
+            "MNIST_LAB_EXERCISES_DIR": str(exercises_dir),
+            "MNIST_LAB_PLUGINS": str(exercises_dir),
+        }
         try:
             completed = subprocess.run(
                 command, capture_output=True, text=True, timeout=timeout, env=env
@@ -287,10 +292,11 @@ def state(exercise: Exercise, root: Path, progress: dict[str, Any] | None = None
 
 def hint_for(result: CheckResult) -> Hint | None:
     """The hint meant for the first failing test, else the exercise's first hint."""
-    failing = {failure.test for failure in result.failures}
-    for hint in result.exercise.hints:
-        if failing & set(hint.tests):
-            return hint
+    for failure in result.failures:
+        test = failure.test.split("[", 1)[0]  # parametrized tests report as name[case]
+        for hint in result.exercise.hints:
+            if test in hint.tests:
+                return hint
     return result.exercise.hints[0] if result.exercise.hints else None
 
 

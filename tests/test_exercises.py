@@ -106,3 +106,20 @@ def test_polling_is_chosen_when_asked(monkeypatch, tmp_path):
         None,
         *[reason for reason in [exercises.polling_reason(Path("/"))] if reason],
     )
+
+
+def test_the_hint_shown_is_the_one_for_the_first_failing_test():
+    hints = (
+        exercises.Hint("general question"),
+        exercises.Hint("about the range", ("test_range",)),
+        exercises.Hint("about the axis", ("test_axis",)),
+    )
+    exercise = exercises.Exercise(2, "n", "N", Path("f.py"), Path("t.py"), "", hints)
+
+    def result(*tests: str) -> exercises.CheckResult:
+        failures = tuple(exercises.Failure(test, "message") for test in tests)
+        return exercises.CheckResult(exercise, False, failures, 5)
+
+    assert exercises.hint_for(result("test_axis[flat]", "test_range")).text == "about the axis"
+    assert exercises.hint_for(result("test_range")).text == "about the range"
+    assert exercises.hint_for(result("test_other")).text == "general question"

@@ -1,0 +1,1 @@
+"""Course material shipped with the package: the reference solutions of the exercise track."""

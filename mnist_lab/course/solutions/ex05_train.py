@@ -1,0 +1,60 @@
+"""Exercise 5: compile and train.
+
+A model learns by repeating one step: predict a batch, measure how wrong the prediction is (the
+loss), and move every weight a little in the direction that makes the loss smaller (the
+optimizer). Compiling chooses these parts: Adam, an optimizer that adapts its step size to each
+weight; categorical crossentropy, the loss that compares predicted probabilities with one-hot
+labels (it is -log of the probability given to the right digit); and accuracy, a metric that is
+easier to read than the loss but is not what the model learns from.
+
+`fit` then runs epochs (one pass over the training images each) and returns a History: the
+loss and accuracy after every epoch, on the training images and on the held-out validation
+images. Training on a random subset first is how everyone checks a setup in seconds before
+spending minutes on the full data.
+
+Write the three functions below, then run `mnist-lab exercises check 5` (about 15 seconds: it
+trains a small model).
+
+Course page: docs/exercises/05-train.md
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def compile_model(model: Any) -> Any:
+    """Compile `model` with Adam (learning rate 1e-3), categorical crossentropy and accuracy."""
+    # TODO: call model.compile with the Adam optimizer, the categorical crossentropy loss and the accuracy metric, then return the model
+    # SOLUTION
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+    # END SOLUTION
+
+
+def take_subset(
+    x: np.ndarray, y: np.ndarray, size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`size` different examples drawn at random (seeded) from (x, y), each with its own label."""
+    # TODO: draw `size` distinct indices with np.random.default_rng(seed) and index both x and y with them
+    # SOLUTION
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(x), size=size, replace=False)
+    return x[chosen], y[chosen]
+    # END SOLUTION
+
+
+def train(model: Any, x: np.ndarray, y: np.ndarray, epochs: int = 2, batch_size: int = 128) -> Any:
+    """Fit a compiled model on (x, y), holding out 10% for validation; return the History."""
+    # TODO: call model.fit with the epochs and batch size, validation_split=0.1 and verbose=0, and return its result
+    # SOLUTION
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.1, verbose=0)
+    # END SOLUTION
