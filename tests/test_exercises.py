@@ -123,3 +123,20 @@ def test_the_hint_shown_is_the_one_for_the_first_failing_test():
     assert exercises.hint_for(result("test_axis[flat]", "test_range")).text == "about the axis"
     assert exercises.hint_for(result("test_range")).text == "about the range"
     assert exercises.hint_for(result("test_other")).text == "general question"
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
+def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
+    import threading
+    import time
+
+    def save_later():
+        time.sleep(0.6)
+        (tmp_path / "notes.txt").write_text("ignored: not Python")
+        (tmp_path / "ex02_normalize.py").write_text("x = 1\n")
+
+    threading.Thread(target=save_later, daemon=True).start()
+    started = time.perf_counter()
+    changed = exercises.wait_for_change(tmp_path, polling=polling)
+    assert changed == {tmp_path / "ex02_normalize.py"}
+    assert time.perf_counter() - started < 10
