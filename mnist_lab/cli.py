@@ -578,15 +578,19 @@ def exercises_watch() -> None:
     how = f"by polling every 0.5 s ({reason})" if reason else "for saved files"
     typer.echo(f"Watching {_relative(folder)}/ {how}. Press Ctrl-C to stop.")
     current = exercises.next_pending(states)
-    while current is not None:
-        result = exercises.check(current, root)
-        _report(result)
-        if result.passed:
-            current = exercises.next_pending(exercises.statuses(catalog, root))
-            if current is not None:
-                typer.echo(_next_line(current))
-            continue
-        exercises.wait_for_change(folder, polling=reason is not None)
+    try:
+        while current is not None:
+            result = exercises.check(current, root)
+            _report(result)
+            if result.passed:
+                current = exercises.next_pending(exercises.statuses(catalog, root))
+                if current is not None:
+                    typer.echo(_next_line(current))
+                continue
+            exercises.wait_for_change(folder, polling=reason is not None)
+    except KeyboardInterrupt:  # Ctrl-C is how a student leaves watch mode: not an error
+        typer.echo("Stopped watching. Your progress is saved; 'mnist-lab exercises' shows it.")
+        return
     typer.echo("Every exercise passes. Well done!")
 
 

@@ -192,3 +192,22 @@ def test_a_students_model_joins_the_registry_and_trains(course, clean_registry):
     assert trained.exit_code == 0, trained.output
     assert "Test accuracy: " in trained.stdout
     assert len(list(out.iterdir())) == 1
+
+
+def test_watch_checks_the_current_exercise_and_stops_cleanly_on_ctrl_c(course, monkeypatch):
+    def interrupted(folder, polling):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exercises, "wait_for_change", interrupted)
+    monkeypatch.setenv("MNIST_LAB_WATCH_POLLING", "1")
+    result = invoke("watch")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "Watching exercises/ by polling every 0.5 s (MNIST_LAB_WATCH_POLLING is set). "
+        "Press Ctrl-C to stop."
+    )
+    assert lines[1].startswith("✗ Exercise 1 (")
+    assert lines[-1] == (
+        "Stopped watching. Your progress is saved; 'mnist-lab exercises' shows it."
+    )

@@ -10,16 +10,9 @@ in docs/zoo.md.
 import keras
 from keras import layers
 
+from mnist_lab.models.blocks import conv_bn_relu, dense_bn_relu
 from mnist_lab.recipes import Augmentation, Recipe
 from mnist_lab.registry import register_model
-
-
-def _conv_bn_relu(filters: int) -> list[layers.Layer]:
-    return [
-        layers.Conv2D(filters, kernel_size=3, use_bias=False),
-        layers.BatchNormalization(momentum=0.8),
-        layers.Activation("relu"),
-    ]
 
 
 @register_model(
@@ -42,16 +35,14 @@ def best() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            *_conv_bn_relu(32),
-            *_conv_bn_relu(32),
+            *conv_bn_relu(32),
+            *conv_bn_relu(32),
             layers.MaxPooling2D(pool_size=2),
-            *_conv_bn_relu(64),
-            *_conv_bn_relu(64),
+            *conv_bn_relu(64),
+            *conv_bn_relu(64),
             layers.MaxPooling2D(pool_size=2),
             layers.Flatten(),
-            layers.Dense(128, use_bias=False),
-            layers.BatchNormalization(momentum=0.8),
-            layers.Activation("relu"),
+            *dense_bn_relu(128),
             layers.Dropout(0.3),
             layers.Dense(10, activation="softmax"),
         ],
