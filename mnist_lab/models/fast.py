@@ -4,9 +4,10 @@ An epoch of a small CNN on a CPU costs its arithmetic plus a fixed cost per trai
 speed comes from fewer FLOPs per image, larger batches (fewer steps) and fewer epochs, not from
 TensorFlow settings (XLA, bfloat16 and very large batches were all slower here). A 5x5
 convolution of 24 channels sees a whole stroke at once; one more 3x3 convolution of 48 channels
-combines strokes; there is no dense hidden layer. A warm-up-then-cosine learning rate (the
-one-cycle shape) at batch 256 lets three epochs do the work of five. What was tried and what it
-gave is in docs/zoo.md.
+combines strokes; there is no dense hidden layer. The first layer standardizes the pixels to
+mean 0 and deviation 1 (MNIST's mean and deviation are 0.1307 and 0.3081), which lets a high
+learning rate work from the first step, and a warm-up-then-cosine learning rate (the one-cycle
+shape) at batch 256 makes two epochs enough. What was tried and what it gave is in docs/zoo.md.
 """
 
 import keras
@@ -15,16 +16,18 @@ from keras import layers
 from mnist_lab.recipes import Recipe
 from mnist_lab.registry import register_model
 
+PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # of MNIST's training pixels, scaled to [0, 1]
+
 
 @register_model(
     "fast",
-    description="Built for speed: conv 24 5x5, pool, conv 48 3x3, pool, softmax (23k params).",
+    description="Built for speed: standardize, conv 24 5x5, pool, conv 48 3x3, pool, softmax.",
     tags=("cnn", "speed"),
     recipe=Recipe(
-        epochs=3,
+        epochs=2,
         batch_size=256,
         optimizer="adam",
-        learning_rate=5e-3,
+        learning_rate=1e-2,
         schedule="cosine",
         warmup=0.2,
     ),
@@ -34,6 +37,7 @@ def fast() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
+            layers.Rescaling(1 / PIXEL_STD, offset=-PIXEL_MEAN / PIXEL_STD),
             layers.Conv2D(24, kernel_size=5, activation="relu"),
             layers.MaxPooling2D(pool_size=2),
             layers.Conv2D(48, kernel_size=3, activation="relu"),

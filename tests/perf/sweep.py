@@ -6,6 +6,7 @@ SPEC is a comma-separated layer list, e.g. "c:24:5,p:2,c:48:3,p:2,f":
   c:F:K[:S[:PAD]]  Conv2D of F filters, K x K kernel, stride S, padding PAD, ReLU
   cb:F:K[:S[:PAD]] the same without bias, followed by BatchNormalization and ReLU
   p:N              MaxPooling2D(N)      d:N   Dense(N, ReLU)      f   Flatten
+  n                pixels standardized to mean 0, deviation 1 (MNIST's 0.1307 and 0.3081)
 A softmax layer of 10 always ends the model. Each run prints one JSON line: training seconds
 (as `mnist-lab train` measures them), test accuracy and validation accuracy per epoch.
 """
@@ -48,6 +49,8 @@ def build(spec: str):
             stack.append(layers.Dense(int(args[0]), activation="relu"))
         elif kind == "f":
             stack.append(layers.Flatten())
+        elif kind == "n":  # standardize with MNIST's pixel mean and deviation
+            stack.append(layers.Rescaling(1 / 0.3081, offset=-0.1307 / 0.3081))
         else:
             raise SystemExit(f"unknown layer {item!r} in SPEC")
     stack.append(layers.Dense(10, activation="softmax"))
