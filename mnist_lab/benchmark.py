@@ -24,7 +24,7 @@ from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
 from mnist_lab.errors import ConfigError, MnistLabError
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.training import TRAIN_SIZE, TrainConfig, train
+from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve, train
 
 LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME = (
     "leaderboard.json",
@@ -392,10 +392,7 @@ def benchmark(
     check_repeats(repeats)
     names = resolve_models(patterns)
     for name in names:  # every option is checked before anything is loaded or written
-        recipe = registry.model_info(name).recipe
-        TrainConfig(model=name, epochs=epochs, seed=seed, limit=limit).with_defaults(
-            recipe
-        ).validate()
+        resolve(TrainConfig(model=name, epochs=epochs, seed=seed, limit=limit))
     if dataset is None:
         dataset = mnist_data.load_mnist(data_dir)
     test_images = preprocess.normalize(dataset.test.images)

@@ -97,8 +97,7 @@ def train_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Train a registered model, evaluate it on the test set and save a run folder."""
-    from mnist_lab.registry import model_info
-    from mnist_lab.training import TrainConfig, train
+    from mnist_lab.training import TrainConfig, resolve, train
 
     config = TrainConfig(
         model=model,
@@ -110,10 +109,7 @@ def train_command(
         out=str(out),
         data_dir=str(data_dir) if data_dir is not None else None,
     )
-    config.validate()
-    # An unknown name is reported before anything else happens.
-    config = config.with_defaults(model_info(model).recipe)
-    config.validate()
+    config = resolve(config)  # reports a bad option or an unknown name before anything else
     epochs, batch_size = config.epochs, config.batch_size
     images = f"{limit:,} training images" if limit else "the 60,000 training images"
     typer.echo(

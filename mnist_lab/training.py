@@ -70,6 +70,17 @@ class TrainConfig:
             _check_int("limit", self.limit, self.batch_size, TRAIN_SIZE, rule)
 
 
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Check `config`, fill what it leaves to the model's recipe, and check the result.
+
+    An unknown model or an option out of range fails here, before any data is loaded.
+    """
+    config.validate()
+    resolved = config.with_defaults(registry.model_info(config.model).recipe)
+    resolved.validate()
+    return resolved
+
+
 def _check_int(
     name: str, value: Any, minimum: int, maximum: int | None = None, rule: str | None = None
 ) -> None:
@@ -180,10 +191,8 @@ def train(
     """
     import keras
 
-    config.validate()
-    recipe = registry.model_info(config.model).recipe  # an unknown name fails before the data
-    config = config.with_defaults(recipe)
-    config.validate()
+    config = resolve(config)
+    recipe = registry.model_info(config.model).recipe
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
