@@ -28,7 +28,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from mnist_lab.errors import DataError
+from mnist_lab.errors import DataError, first_line
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.idx import gunzip_if_needed, parse_idx, read_idx, to_idx_bytes
 
@@ -342,11 +342,6 @@ def _install(files: dict[str, bytes], folder: Path, source: str) -> None:
     write_json_atomic(folder / SOURCE_RECORD, record)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 def fetch_mnist(
     folder: str | Path | None = None,
     *,
@@ -370,8 +365,8 @@ def fetch_mnist(
                     files = source.fetch(Path(scratch))
                     _install(files, folder, source.name)
             except Exception as error:  # any failure of one source means: try the next one
-                failures.append(f"{source.name}: {_first_line(error)}")
-                _say(f"  failed: {_first_line(error)}")
+                failures.append(f"{source.name}: {first_line(error)}")
+                _say(f"  failed: {first_line(error)}")
                 continue
             _say(f"MNIST is ready in {folder} (from {source.name}).")
             return folder

@@ -7,6 +7,21 @@ must say what was wrong and what to do about it.
 from __future__ import annotations
 
 
+def first_line(error: BaseException, *, with_type: bool = False) -> str:
+    """The first line of an exception's message, for one-line reports of third-party errors.
+
+    A message wrapped in quotes as a whole (KeyError's) is unwrapped; an empty one becomes the
+    exception's type name.
+    """
+    lines = str(error).strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    if len(line) >= 2 and line[0] == line[-1] and line[0] in "'\"":
+        line = line[1:-1]
+    if not line:
+        return type(error).__name__
+    return f"{type(error).__name__}: {line}" if with_type else line
+
+
 class MnistLabError(Exception):
     """Base class of every error whose message is meant for the user."""
 

@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab.backend import start_tensorflow
-from mnist_lab.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
+from mnist_lab.errors import (
+    DuplicateModelError,
+    ModelContractError,
+    ModelNotFoundError,
+    first_line,
+)
 from mnist_lab.recipes import Recipe
 
 ENTRY_POINT_GROUP = "mnist_lab.models"
@@ -127,11 +132,6 @@ def _loading(source: str) -> Iterator[None]:
         _loading_source.reset(token)
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-
-
 def plugin_folders() -> list[Path]:
     """Folders whose `*.py` files may register models: $MNIST_LAB_PLUGINS, else exercises/."""
     configured = os.environ.get(PLUGINS_ENV)
@@ -167,7 +167,9 @@ def _load_entry_points() -> None:
             with _loading(PLUGIN):
                 entry_point.load()
         except Exception as error:  # a broken plugin must not break the other models
-            _BROKEN[f"entry point {entry_point.name} ({entry_point.value})"] = _first_line(error)
+            _BROKEN[f"entry point {entry_point.name} ({entry_point.value})"] = first_line(
+                error, with_type=True
+            )
 
 
 def _load_plugin_folders() -> None:
@@ -181,7 +183,7 @@ def _load_plugin_folders() -> None:
             try:
                 load_file(path)
             except Exception as error:  # a broken student file must not break the others
-                _BROKEN[str(path)] = _first_line(error)
+                _BROKEN[str(path)] = first_line(error, with_type=True)
 
 
 def discover(*, force: bool = False) -> None:
@@ -252,7 +254,7 @@ def check_contract(model: Any, spec: ModelSpec) -> None:
     except Exception as error:
         raise ModelContractError(
             f"{where} must take images of shape (None, 28, 28, 1), but a batch of them "
-            f"failed: {_first_line(error)}."
+            f"failed: {first_line(error, with_type=True)}."
         ) from None
     shape = tuple(getattr(outputs, "shape", ()))
     if shape != (2, NUM_CLASSES):
@@ -276,7 +278,7 @@ def create_model(name: str, **overrides: Any) -> Any:
     except Exception as error:
         raise ModelContractError(
             f"The model '{spec.name}' (defined in {spec.origin}) failed to build: "
-            f"{_first_line(error)}."
+            f"{first_line(error, with_type=True)}."
         ) from error
     check_contract(model, spec)
     return compile_if_needed(model)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mnist_lab import evaluation, images, plots, preprocess, runs
-from mnist_lab.errors import RunError
+from mnist_lab.errors import RunError, first_line
 from mnist_lab.fileio import write_json_atomic
 
 CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON = (
@@ -26,11 +26,6 @@ BATCH_SIZE = 1024
 GALLERY_SIZE = 32
 TOP = 3
 RUN_HINT = "runs are in runs/ (see 'mnist-lab train')"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].strip("\"'") if text else type(error).__name__
 
 
 def load_run_model(run_path: str | Path) -> Any:
@@ -57,7 +52,7 @@ def load_run_model(run_path: str | Path) -> Any:
                 "that safe mode refuses to run; rebuild the model without it and train again."
             ) from None
         raise RunError(
-            f"{model_path} is not a readable Keras model ({_first_line(error)}); "
+            f"{model_path} is not a readable Keras model ({first_line(error)}); "
             "train the run again with 'mnist-lab train'."
         ) from None
 
