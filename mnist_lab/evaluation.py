@@ -8,25 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NUM_CLASSES = 10
-
-
-def _labels(name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
-    """Check that `values` is a 1-D array of integer labels in 0..num_classes-1."""
-    values = np.asarray(values)
-    if values.size == 0:
-        values = values.astype(np.int64)  # an empty list arrives as float64
-    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
-        raise ValueError(
-            f"{name} must be a 1-D array of integer labels, got shape {values.shape} "
-            f"of dtype {values.dtype}."
-        )
-    if values.size and (values.min() < 0 or values.max() >= num_classes):
-        raise ValueError(
-            f"{name} must hold labels in 0..{num_classes - 1}, "
-            f"got values from {values.min()} to {values.max()}."
-        )
-    return values.astype(np.int64)
+from mnist_lab.preprocess import NUM_CLASSES, check_labels
 
 
 def confusion_matrix(
@@ -37,8 +19,8 @@ def confusion_matrix(
         raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}.")
     if num_classes < 1:
         raise ValueError(f"num_classes must be an int >= 1, got {num_classes}.")
-    labels = _labels("labels", labels, num_classes)
-    predictions = _labels("predictions", predictions, num_classes)
+    labels = check_labels(labels, num_classes, subject="labels")
+    predictions = check_labels(predictions, num_classes, subject="predictions")
     if labels.shape != predictions.shape:
         raise ValueError(
             f"labels and predictions must have the same length, got {labels.size} labels "
@@ -110,7 +92,7 @@ def worst_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 25) -
             "probabilities must be an array (N, classes) of model outputs, "
             f"got shape {probabilities.shape}."
         )
-    labels = _labels("labels", labels, probabilities.shape[1])
+    labels = check_labels(labels, probabilities.shape[1], subject="labels")
     if labels.size != probabilities.shape[0]:
         raise ValueError(
             f"probabilities and labels must have the same length, got {probabilities.shape[0]} "

@@ -31,20 +31,38 @@ def normalize(images: np.ndarray) -> np.ndarray:
 
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Turn integer labels (N,) into float32 one-hot rows (N, num_classes)."""
-    labels = np.asarray(labels)
     if num_classes < 1:
         raise ValueError(f"num_classes must be an int >= 1, got {num_classes}.")
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"one_hot expects a 1-D array of integer labels, got shape {labels.shape} "
-            f"of dtype {labels.dtype}."
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"one_hot expects labels in 0..{num_classes - 1}, "
-            f"got values from {labels.min()} to {labels.max()}."
-        )
+    labels = check_labels(labels, num_classes, subject="one_hot", verbs=("expects", "expects"))
     return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def check_labels(
+    values: np.ndarray,
+    num_classes: int = NUM_CLASSES,
+    *,
+    subject: str = "labels",
+    verbs: tuple[str, str] = ("must be", "must hold"),
+) -> np.ndarray:
+    """Return `values` as int64 if they are 1-D integer labels in 0..num_classes-1, else raise.
+
+    The message reads "<subject> <verb> a 1-D array of integer labels, got ..." (or "... labels
+    in 0..9, got values from ..."), so each caller names what it was given.
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        values = values.astype(np.int64)  # an empty list arrives as float64
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(
+            f"{subject} {verbs[0]} a 1-D array of integer labels, got shape {values.shape} "
+            f"of dtype {values.dtype}."
+        )
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+        raise ValueError(
+            f"{subject} {verbs[1]} labels in 0..{num_classes - 1}, "
+            f"got values from {values.min()} to {values.max()}."
+        )
+    return values.astype(np.int64)
 
 
 def stratified_split(

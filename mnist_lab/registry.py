@@ -143,22 +143,27 @@ def plugin_folders() -> list[Path]:
     return []
 
 
-def load_file(path: Path) -> None:
-    """Import one student file so that its `@register_model` calls run."""
-    path = path.resolve()
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
-    module_name = f"mnist_lab_user.{path.stem}_{digest}"
+def import_path(path: Path, module_name: str) -> Any:
+    """Import the Python file at `path` as a module named `module_name` and return it."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        with _loading(EXERCISE):
-            spec.loader.exec_module(module)
+        spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
+    return module
+
+
+def load_file(path: Path) -> None:
+    """Import one student file so that its `@register_model` calls run."""
+    path = path.resolve()
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    with _loading(EXERCISE):
+        import_path(path, f"mnist_lab_user.{path.stem}_{digest}")
 
 
 def _load_entry_points() -> None:

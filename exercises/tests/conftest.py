@@ -9,7 +9,6 @@ every `.py` file under `exercises/`, this one included.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import sys
@@ -36,18 +35,9 @@ def exercises_dir() -> Path:
 
 def import_exercise(path: Path):
     """Import one exercise file under a name of its own, so two copies never share a module."""
-    module_name = f"mnist_lab_exercise_{path.stem}_{os.getpid()}_{next(_loaded)}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
+    from mnist_lab.registry import import_path
+
+    return import_path(path, f"mnist_lab_exercise_{path.stem}_{os.getpid()}_{next(_loaded)}")
 
 
 @pytest.fixture(scope="module")
