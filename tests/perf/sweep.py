@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("batch_size", type=int)
     parser.add_argument("learning_rate", type=float)
     parser.add_argument("--warmup", type=float, default=0.2)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--seeds", default="0")
     args = parser.parse_args()
 
@@ -74,6 +75,7 @@ def main() -> None:
         learning_rate=args.learning_rate,
         schedule="cosine",
         warmup=args.warmup,
+        label_smoothing=args.label_smoothing,
     )
     register_model("sweep-candidate", recipe=recipe)(lambda: build(args.spec))
     dataset = load_mnist()
@@ -93,6 +95,7 @@ def main() -> None:
                     "train_seconds": metrics["train_seconds"],
                     "test_accuracy": round(metrics["test_accuracy"], 4),
                     "val_accuracy": [round(row["val_accuracy"], 4) for row in run.history],
+                    "epoch_seconds": [row["seconds"] for row in run.history],
                 }
             ),
             flush=True,
