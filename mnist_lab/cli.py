@@ -14,10 +14,41 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from mnist_lab.errors import MnistLabError
 
+
+class OneLineErrors(TyperGroup):
+    """Click's own usage errors (a bad option value, a missing argument) as one line, like ours.
+
+    Typer would draw them in a box with the usage text; a student needs only what was wrong
+    and where to look, as for every other error of the command.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as error:  # Click's usage errors, as typer exposes them
+            if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+                typer.echo(error.format_message())
+                sys.exit(0)
+            ctx = getattr(error, "ctx", None)
+            see = f" See '{ctx.command_path} --help'." if ctx is not None else ""
+            message = error.format_message()
+            message += "" if message.endswith((".", "?")) else "."
+            typer.echo(f"Error: {message}{see}", err=True)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Learn convolutional networks on MNIST: train, compare and inspect registered models.",
     no_args_is_help=True,
     add_completion=False,
@@ -58,7 +89,8 @@ def friendly_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except MnistLabError as error:
-            raise _fail(str(error)) from None
+            typer.echo(f"{error.prefix}: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             raise _fail("interrupted.", code=130) from None
 
@@ -74,7 +106,13 @@ def _console():
 @app.command("train")
 @friendly_errors
 def train_command(
-    model: Annotated[str, typer.Argument(help="A registered model's name (see 'mnist-lab list').")],
+    ctx: typer.Context,
+    model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(
+            help="A registered model's name (see 'mnist-lab list').", show_default=False
+        ),
+    ] = None,
     epochs: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(help="Passes over the training set (default: the model's, see 'list')."),
@@ -95,10 +133,29 @@ def train_command(
         "runs"
     ),
     data_dir: DataDirOption = None,
+    resume: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="Continue this interrupted run folder from its last completed epoch, "
+            "with its own options.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Train a registered model, evaluate it on the test set and save a run folder."""
+    """Train a registered model, evaluate it on the test set and save a run folder.
+
+    Ctrl-C stops after the current step; the run keeps its last completed epoch and
+    'mnist-lab train --resume RUN' continues it.
+    """
     from mnist_lab.training import TrainConfig, resolve, train
 
+    if resume is not None:
+        _resume(ctx, resume, data_dir)
+        return
+    if model is None:
+        raise MnistLabError(
+            "Give a model to train (see 'mnist-lab list'), or --resume RUN to continue a run."
+        )
     config = TrainConfig(
         model=model,
         epochs=epochs,
@@ -116,7 +173,10 @@ def train_command(
         f"Training '{model}' for {epochs} epoch{'s' * (epochs != 1)} on {images} "
         f"({validation_split:.0%} held out for validation), batch size {batch_size}, seed {seed}."
     )
-    run = train(config)
+    _report_run(train(config))
+
+
+def _report_run(run) -> None:
     metrics = run.metrics
     typer.echo(
         f"Test accuracy: {metrics['test_accuracy']:.2%}   test loss: {metrics['test_loss']:.4f}   "
@@ -124,6 +184,37 @@ def train_command(
         f"{metrics['seconds_per_epoch']:.1f} s per epoch)"
     )
     typer.echo(f"Run saved in {run.path}/ (curves.png, metrics.json, history.json, model.keras)")
+
+
+def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
+    """`train --resume RUN`: the run's own options only, and nothing changed if it is complete."""
+    from mnist_lab.runs import COMPLETED, open_run
+    from mnist_lab.training import resume
+
+    given = [
+        f"--{name.replace('_', '-')}" if name != "model" else "MODEL"
+        for name in ("model", "epochs", "batch_size", "seed", "validation_split", "limit", "out")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if given:
+        raise MnistLabError(
+            f"--resume continues a run with the options it started with; drop {', '.join(given)}."
+        )
+    run = open_run(path)
+    state, config = run.state, run.config
+    if state["state"] == COMPLETED:
+        accuracy = run.metrics["test_accuracy"] if (run.path / "metrics.json").is_file() else None
+        score = f", test accuracy {accuracy:.2%}" if accuracy is not None else ""
+        typer.echo(
+            f"{run.path} is already complete ({state['epochs_done']} of {config['epochs']} "
+            f"epochs{score}); nothing to resume."
+        )
+        return
+    typer.echo(
+        f"Resuming '{config['model']}' in {run.path}: {state.get('epochs_done', 0)} of "
+        f"{config['epochs']} epochs done ({state['state']})."
+    )
+    _report_run(resume(run.path, data_dir=str(data_dir) if data_dir is not None else None))
 
 
 @app.command("list")
@@ -159,6 +250,53 @@ def list_command(
         console.print(f"[yellow]Could not load {origin}: {error}[/yellow]")
     if not summaries:
         console.print(f"No model matches {' '.join(patterns or ['*'])}.")
+
+
+@app.command("runs")
+@friendly_errors
+def runs_command(
+    out: Annotated[Path, typer.Option(help="The folder that holds the run folders.")] = Path(
+        "runs"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the run folders: model, state, epochs done and test accuracy, oldest first."""
+    from mnist_lab.runs import COMPLETED, list_runs
+
+    summaries = list_runs(out)
+    if as_json:
+        typer.echo(json.dumps(summaries, indent=2))
+        return
+    if not summaries:
+        typer.echo(f"No runs in {out}/ yet; 'mnist-lab train reference' makes the first one.")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Runs in {out}/")
+    for column, justify in (
+        ("Run", "left"),
+        ("Model", "left"),
+        ("State", "left"),
+        ("Epochs", "right"),
+        ("Test accuracy", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    colours = {COMPLETED: "green", "interrupted": "yellow", "failed": "red", "running": "cyan"}
+    for row in summaries:
+        state = row["state"]
+        accuracy = row.get("test_accuracy")
+        done, total = row.get("epochs_done"), row.get("epochs")
+        table.add_row(
+            Path(row["run"]).name,
+            row["model"] or "?",
+            f"[{colours.get(state, 'red')}]{state}[/]",
+            f"{done if done is not None else '?'}/{total if total is not None else '?'}",
+            f"{accuracy:.2%}" if accuracy is not None else "-",
+        )
+    console = _console()
+    console.print(table)
+    if any(row["state"] in ("interrupted", "failed") for row in summaries):
+        console.print("Continue an unfinished run with 'mnist-lab train --resume RUN'.")
 
 
 @app.command("benchmark")
@@ -323,6 +461,28 @@ def data_import(
 
     folder = import_mnist(path, data_dir)
     typer.echo(f"Imported and verified MNIST from {path}; it is ready in {folder}")
+
+
+@data_app.command("verify")
+@friendly_errors
+def data_verify_command(data_dir: DataDirOption = None) -> None:
+    """Re-check every cached file against the original's SHA-256 and report each one's state."""
+    from mnist_lab.data import data_dir as resolve_data_dir
+    from mnist_lab.data import verify_cache
+
+    folder = resolve_data_dir(data_dir)
+    states = verify_cache(folder)
+    typer.echo(f"Checking the MNIST cache in {folder}:")
+    for name, state in states.items():
+        typer.echo(f"  {name:<24} {state}")
+    bad = [name for name, state in states.items() if state != "ok"]
+    if bad:
+        raise MnistLabError(
+            f"{len(bad)} of {len(states)} files are missing or damaged "
+            f"({', '.join(f'{name} {states[name]}' for name in bad)}); run 'mnist-lab data fetch' "
+            "to fetch them again, or 'mnist-lab data import PATH' to restore them."
+        )
+    typer.echo("All four files match the originals.")
 
 
 @data_app.command("info")

@@ -319,15 +319,25 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def file_states(folder: Path) -> dict[str, str]:
-    """Each cached file's state: 'ok', 'missing' or 'corrupt' (SHA-256 mismatch)."""
+    """Each cached file's state: 'ok', 'missing', 'unreadable' or 'corrupt' (SHA-256 mismatch)."""
     states = {}
     for name, digest in FILES.items():
         path = folder / name
         if not path.is_file():
             states[name] = "missing"
-        else:
+            continue
+        try:
             states[name] = "ok" if sha256_hex(path.read_bytes()) == digest else "corrupt"
+        except OSError:
+            states[name] = "unreadable"
     return states
+
+
+def verify_cache(folder: str | Path | None = None) -> dict[str, str]:
+    """Re-check every cached file against the original's SHA-256; see `file_states`."""
+    folder = data_dir(folder)
+    _require_folder(folder)
+    return file_states(folder) if folder.is_dir() else dict.fromkeys(FILES, "missing")
 
 
 def _install(files: dict[str, bytes], folder: Path, source: str) -> None:
@@ -390,7 +400,13 @@ def import_mnist(path: str | Path, folder: str | Path | None = None) -> Path:
 
 
 def _read_verified(path: Path, digest: str) -> np.ndarray:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(
+            f"Cannot read {path} ({error.strerror or error}); check its permissions, or run "
+            "'mnist-lab data fetch --force' to fetch it again."
+        ) from None
     if sha256_hex(data) != digest:
         raise DataError(
             f"{path} is corrupt (its SHA-256 does not match the original MNIST file); "
@@ -409,9 +425,8 @@ def load_mnist(
     each file's SHA-256, so a damaged cache is reported instead of being trained on.
     """
     folder = data_dir(folder)
-    _require_folder(folder)
-    states = file_states(folder) if folder.is_dir() else dict.fromkeys(FILES, "missing")
-    corrupt = [name for name, state in states.items() if state == "corrupt"]
+    states = verify_cache(folder)
+    corrupt = [name for name, state in states.items() if state in ("corrupt", "unreadable")]
     if corrupt:
         _read_verified(folder / corrupt[0], FILES[corrupt[0]])  # raises with the fix
     if any(state == "missing" for state in states.values()):
@@ -426,8 +441,7 @@ def load_mnist(
 def data_info(folder: str | Path | None = None) -> dict:
     """Where the cache is, where it came from, each file's digest and state, and class counts."""
     folder = data_dir(folder)
-    _require_folder(folder)
-    states = file_states(folder) if folder.is_dir() else dict.fromkeys(FILES, "missing")
+    states = verify_cache(folder)
     record_path = folder / SOURCE_RECORD
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
     info: dict = {

@@ -23,7 +23,13 @@ def first_line(error: BaseException, *, with_type: bool = False) -> str:
 
 
 class MnistLabError(Exception):
-    """Base class of every error whose message is meant for the user."""
+    """Base class of every error whose message is meant for the user.
+
+    The CLI prints it as `{prefix}: {message}` and exits with `exit_code`.
+    """
+
+    prefix = "Error"
+    exit_code = 1
 
 
 class DataError(MnistLabError):
@@ -52,3 +58,18 @@ class RunError(MnistLabError):
 
 class ImageError(MnistLabError):
     """A picture given to `predict` could not be read or holds no digit."""
+
+
+class TrainingInterrupted(RunError):
+    """Ctrl-C or SIGTERM stopped a training; its run folder keeps the last completed epoch."""
+
+    prefix = "Interrupted"
+    exit_code = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C
+
+    def __init__(self, run_path: str, epochs_done: int, epochs: int) -> None:
+        self.run_path, self.epochs_done, self.epochs = run_path, epochs_done, epochs
+        kept = f"epoch {epochs_done}'s checkpoint" if epochs_done else "its config"
+        super().__init__(
+            f"training stopped after {epochs_done} of {epochs} epochs; {run_path} keeps "
+            f"{kept}. Resume with: mnist-lab train --resume {run_path}"
+        )

@@ -1,6 +1,8 @@
 """A run folder: everything one training run produced, in a folder that is never reused.
 
-runs/NAME-YYYYMMDD-HHMMSS/ holds config.json, history.json, metrics.json, curves.png and
+runs/NAME-YYYYMMDD-HHMMSS/ holds config.json, state.json (running, interrupted, failed or
+completed, and the epochs done), history.json (written after every epoch), checkpoint/ (the last
+completed epoch, kept until the run completes), and at the end metrics.json, curves.png and
 model.keras. A second run started in the same second gets a -2 suffix rather than overwriting.
 """
 
@@ -15,13 +17,16 @@ from typing import Any
 from mnist_lab.errors import RunError
 from mnist_lab.fileio import write_json_atomic
 
-CONFIG, HISTORY, METRICS, CURVES, MODEL = (
+CONFIG, HISTORY, METRICS, CURVES, MODEL, STATE, CHECKPOINT = (
     "config.json",
     "history.json",
     "metrics.json",
     "curves.png",
     "model.keras",
+    "state.json",
+    "checkpoint",
 )
+RUNNING, INTERRUPTED, FAILED, COMPLETED = "running", "interrupted", "failed", "completed"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,22 @@ class Run:
     @property
     def metrics(self) -> dict[str, Any]:
         return self._read(METRICS)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The run's state. Runs made before states were recorded are completed if they have
+        metrics, else unknown (an older version stopped or is still running them)."""
+        if not (self.path / STATE).is_file():
+            done = len(self.history) if (self.path / HISTORY).is_file() else 0
+            finished = (self.path / METRICS).is_file()
+            return {"state": COMPLETED if finished else "unknown", "epochs_done": done}
+        return self._read(STATE)
+
+    def set_state(self, state: str, epochs_done: int, epochs: int, **extra: Any) -> None:
+        """Record where the run stands, so a later `train --resume` or `runs` can tell."""
+        updated = datetime.now().isoformat(timespec="seconds")
+        record = {"state": state, "epochs_done": epochs_done, "epochs": epochs, "updated": updated}
+        self.write(STATE, record | extra)
 
     def write(self, filename: str, payload: Any) -> Path:
         """Write one JSON file of the run atomically."""
@@ -96,3 +117,50 @@ def create_run(out: str | Path, model_name: str, now: datetime | None = None) ->
     """Create a new, empty run folder `out/NAME-YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     return Run(create_unique_folder(out, f"{model_name}-{stamp}"))
+
+
+def open_run(path: str | Path) -> Run:
+    """The run in folder `path`, checked to be one (it has a config.json)."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise RunError(
+            f"{folder} is not a run folder (no such folder); 'mnist-lab runs' lists them."
+        )
+    if not (folder / CONFIG).is_file():
+        raise RunError(
+            f"{folder} is not a run folder (it has no {CONFIG}); 'mnist-lab runs' lists them."
+        )
+    return Run(folder)
+
+
+def list_runs(out: str | Path = "runs") -> list[dict[str, Any]]:
+    """One summary per run folder in `out`, oldest first: model, state, epochs and test accuracy.
+
+    A folder that is not a run, or whose files cannot be read, is listed as unreadable rather
+    than hiding the others.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise RunError(f"{out} is a file, not a folder of runs; give a folder with --out.")
+    if not out.is_dir():
+        return []
+    summaries = []
+    folders = [p for p in out.iterdir() if p.is_dir() and (p / CONFIG).is_file()]
+    for folder in sorted(folders, key=lambda p: ((p / CONFIG).stat().st_mtime, p.name)):
+        run = Run(folder)
+        summary: dict[str, Any] = {"run": str(folder), "model": None, "state": "unreadable"}
+        try:
+            config, state = run.config, run.state
+            summary |= {
+                "model": config.get("model"),
+                "state": state["state"],
+                "epochs_done": state.get("epochs_done"),
+                "epochs": state.get("epochs", config.get("epochs")),
+                "test_accuracy": None,
+            }
+            if (folder / METRICS).is_file():
+                summary["test_accuracy"] = run.metrics.get("test_accuracy")
+        except RunError as error:
+            summary["error"] = str(error)
+        summaries.append(summary)
+    return summaries

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from mnist_lab import data as mnist_data
-from mnist_lab import plots, preprocess, registry, runs
+from mnist_lab import interrupts, plots, preprocess, registry, runs
 from mnist_lab.compiling import compile_with_recipe
-from mnist_lab.errors import ConfigError
+from mnist_lab.errors import ConfigError, RunError, TrainingInterrupted, first_line
 from mnist_lab.fileio import atomic_path
 from mnist_lab.recipes import Augmentation, Recipe
 
@@ -145,23 +148,6 @@ def _augmented_batches(prepared: PreparedData, config: TrainConfig, augmentation
     )
 
 
-def _epoch_timer():
-    """A Keras callback that records the wall-clock seconds of each epoch."""
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
-
-    return EpochTimer()
-
-
 def versions() -> dict[str, str]:
     """The versions that decide whether a run can be reproduced."""
     import keras
@@ -173,6 +159,56 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
     }
+
+
+def _history_row(epoch: int, logs: dict[str, Any], seconds: float) -> dict[str, float]:
+    return {
+        "epoch": epoch + 1,
+        "accuracy": float(logs["accuracy"]),
+        "loss": float(logs["loss"]),
+        "val_accuracy": float(logs["val_accuracy"]),
+        "val_loss": float(logs["val_loss"]),
+        "seconds": round(seconds, 3),
+    }
+
+
+def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
+    """A Keras callback that keeps the run folder resumable after every epoch.
+
+    At each epoch's end it saves Keras's own BackupAndRestore checkpoint (weights, optimizer
+    state and epoch, with the previous one kept in case the newest is damaged), appends the
+    epoch to history.json and records the state, all inside `interrupts.saving()` so Ctrl-C
+    never leaves them half-written or out of step. On a resumed run, Keras restores the
+    checkpoint when the fit begins and continues from the next epoch. An epoch's seconds
+    include its checkpoint.
+    """
+    import keras
+
+    class RunRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backup = keras.callbacks.BackupAndRestore(
+                str(run.path / runs.CHECKPOINT), double_checkpoint=True, delete_checkpoint=False
+            )
+
+        def set_model(self, model) -> None:
+            super().set_model(model)
+            self.backup.set_model(model)
+
+        def on_train_begin(self, logs=None) -> None:
+            self.backup.on_train_begin(logs)
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            with interrupts.saving():
+                self.backup.on_epoch_end(epoch, logs)
+                history.append(_history_row(epoch, logs or {}, time.perf_counter() - self.started))
+                run.write(runs.HISTORY, history)
+                run.set_state(runs.RUNNING, len(history), epochs)
+
+    return RunRecorder()
 
 
 def train(
@@ -188,55 +224,146 @@ def train(
     `verbose="auto"` shows Keras's live progress bar in a terminal and one line per epoch
     elsewhere (CI logs, files), where a live bar would print every step. Extra Keras
     `callbacks` (progress displays, for instance) are added to the fit.
-    """
-    import keras
 
+    Ctrl-C or SIGTERM stops within a step and raises TrainingInterrupted; the run folder then
+    keeps the last completed epoch, and `resume` continues it.
+    """
     config = resolve(config)
     recipe = registry.model_info(config.model).recipe
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
-
-    keras.utils.set_random_seed(config.seed)
-    model = registry.create_model(config.model)
-    steps_per_epoch = math.ceil(len(prepared.x_train) / config.batch_size)
-    compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
     run = runs.create_run(config.out, config.model)
     run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
+    run.set_state(runs.RUNNING, 0, config.epochs)
+    return _fit(run, config, recipe, prepared, [], verbose=verbose, callbacks=callbacks)
 
-    if recipe.augmentation.enabled:
-        inputs: dict[str, Any] = {
-            "x": _augmented_batches(prepared, config, recipe.augmentation),
-            "shuffle": False,  # the dataset shuffles itself
-        }
-    else:
-        inputs = {"x": prepared.x_train, "y": prepared.y_train, "batch_size": config.batch_size}
-    timer = _epoch_timer()
-    started = time.perf_counter()
-    fit = model.fit(
-        **inputs,
-        epochs=config.epochs,
-        validation_data=(prepared.x_val, prepared.y_val),
-        callbacks=[timer, *callbacks],
-        verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
-    )
-    train_seconds = time.perf_counter() - started
-    test_loss, test_accuracy = model.evaluate(
-        prepared.x_test, prepared.y_test, batch_size=1024, verbose=0
-    )[:2]
 
-    history = [
-        {
-            "epoch": epoch + 1,
-            "accuracy": float(fit.history["accuracy"][epoch]),
-            "loss": float(fit.history["loss"][epoch]),
-            "val_accuracy": float(fit.history["val_accuracy"][epoch]),
-            "val_loss": float(fit.history["val_loss"][epoch]),
-            "seconds": round(timer.seconds[epoch], 3),
-        }
-        for epoch in range(len(timer.seconds))
-    ]
-    run.write(runs.HISTORY, history)
+def resume(
+    path: str | Path,
+    *,
+    dataset: mnist_data.MnistData | None = None,
+    data_dir: str | None = None,
+    verbose: int | str = "auto",
+    callbacks: Sequence[Any] = (),
+) -> runs.Run:
+    """Continue an interrupted or failed run from its last completed epoch, in its own folder.
+
+    The run's saved config (model, epochs, batch size, seed, split) is used as it is; the new
+    epochs are appended to its history. A completed run is returned unchanged.
+    """
+    run = runs.open_run(path)
+    if run.state["state"] == runs.COMPLETED:
+        return run
+    saved = run.config
+    names = {field.name for field in fields(TrainConfig)}
+    config = TrainConfig(**{key: value for key, value in saved.items() if key in names})
+    if data_dir is not None:
+        config = replace(config, data_dir=data_dir)
+    config = resolve(config)
+    recipe = registry.model_info(config.model).recipe
+    if saved.get("recipe", recipe.to_dict()) != recipe.to_dict():
+        raise RunError(
+            f"The training recipe of '{config.model}' changed since {run.path} started, so "
+            "its checkpoint cannot be continued; train a new run with "
+            f"'mnist-lab train {config.model}'."
+        )
+    history = run.history if (run.path / runs.HISTORY).is_file() else []
+    if dataset is None:
+        dataset = mnist_data.load_mnist(config.data_dir)
+    prepared = prepare(dataset, config)
+    return _fit(run, config, recipe, prepared, history, verbose=verbose, callbacks=callbacks)
+
+
+def _fit(
+    run: runs.Run,
+    config: TrainConfig,
+    recipe: Recipe,
+    prepared: PreparedData,
+    history: list[dict[str, float]],
+    *,
+    verbose: int | str,
+    callbacks: Sequence[Any],
+) -> runs.Run:
+    """Fit (from the run's checkpoint, if it has one), evaluate, and complete the run folder."""
+    import keras
+
+    try:
+        lock = FileLock(run.path / ".lock", timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise RunError(
+            f"{run.path} is being trained by another mnist-lab process; wait for it to finish."
+        ) from None
+    completed = False
+    try:
+        with interrupts.stop_signals():
+            keras.utils.set_random_seed(config.seed)
+            model = registry.create_model(config.model)
+            steps_per_epoch = math.ceil(len(prepared.x_train) / config.batch_size)
+            compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
+            if recipe.augmentation.enabled:
+                inputs: dict[str, Any] = {
+                    "x": _augmented_batches(prepared, config, recipe.augmentation),
+                    "shuffle": False,  # the dataset shuffles itself
+                }
+            else:
+                inputs = {
+                    "x": prepared.x_train,
+                    "y": prepared.y_train,
+                    "batch_size": config.batch_size,
+                }
+            model.fit(
+                **inputs,
+                epochs=config.epochs,
+                validation_data=(prepared.x_val, prepared.y_val),
+                callbacks=[_run_recorder(run, history, config.epochs), *callbacks],
+                verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+            )
+            test_loss, test_accuracy = model.evaluate(
+                prepared.x_test, prepared.y_test, batch_size=1024, verbose=0
+            )[:2]
+            with interrupts.saving():
+                _complete(run, config, prepared, model, history, test_loss, test_accuracy)
+                completed = True
+    except KeyboardInterrupt:
+        if completed:  # the stop came while the finished run was being saved: it is complete
+            return run
+        _stop(run, config, history, runs.INTERRUPTED)
+        raise TrainingInterrupted(str(run.path), len(history), config.epochs) from None
+    except BaseException as error:
+        _stop(run, config, history, runs.FAILED, error=first_line(error, with_type=True))
+        raise
+    finally:
+        lock.release()
+        (run.path / ".lock").unlink(missing_ok=True)  # no clutter in the student's run folder
+    return run
+
+
+def _stop(
+    run: runs.Run, config: TrainConfig, history: list[dict[str, float]], state: str, **extra: Any
+) -> None:
+    """Record an unfinished run's state and draw its curves so far; never mask the cause."""
+    try:
+        run.set_state(state, len(history), config.epochs, **extra)
+        if history:
+            title = f"{config.model}: {state} after {len(history)} of {config.epochs} epochs"
+            plots.save_figure(plots.curves_figure(history, title=title), run.path / runs.CURVES)
+    except Exception:  # a full disk must not hide the interruption or the original error
+        pass
+
+
+def _complete(
+    run: runs.Run,
+    config: TrainConfig,
+    prepared: PreparedData,
+    model: Any,
+    history: list[dict[str, float]],
+    test_loss: float,
+    test_accuracy: float,
+) -> None:
+    """Write the finished run's metrics, model and curves, then drop its checkpoint."""
+    train_seconds = sum(row["seconds"] for row in history)
     run.write(
         runs.METRICS,
         {
@@ -259,4 +386,5 @@ def train(
     epochs = f"{len(history)} epoch" + ("s" if len(history) != 1 else "")
     title = f"{config.model}: test accuracy {test_accuracy:.2%} after {epochs}"
     plots.save_figure(plots.curves_figure(history, title=title), run.path / runs.CURVES)
-    return run
+    run.set_state(runs.COMPLETED, len(history), config.epochs)
+    shutil.rmtree(run.path / runs.CHECKPOINT, ignore_errors=True)

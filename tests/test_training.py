@@ -18,7 +18,7 @@ from mnist_lab.recipes import Recipe
 from mnist_lab.registry import model_info
 from mnist_lab.training import TrainConfig, prepare, train
 
-RUN_FILES = ["config.json", "curves.png", "history.json", "metrics.json", "model.keras"]
+RUN_FILES = ["config.json", "curves.png", "history.json", "metrics.json", "model.keras", "state.json"]
 
 # Each option with a value outside its range and the exact message that says so.
 BAD_OPTIONS = [
