@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import pytest
 
@@ -251,3 +253,33 @@ def test_two_outputs_break_the_contract(clean_registry):
     clean_registry.register_model("two-heads")(two_heads)
     with pytest.raises(ModelContractError, match=r"must give one output of shape \(None, 10\)"):
         clean_registry.create_model("two-heads")
+
+
+def test_a_broken_exercise_file_leaves_the_other_models_trainable(
+    clean_registry, tmp_path, monkeypatch
+):
+    """The CLI lists the broken file with its error's first line and still trains the others."""
+    from typer.testing import CliRunner
+
+    from mnist_lab.cli import app
+
+    plugins = tmp_path / "exercises"
+    plugins.mkdir()
+    (plugins / "ex09_unfinished.py").write_text("def oops(:\n    pass\n")
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(plugins))
+    monkeypatch.setattr(clean_registry, "_discovered", False)  # discover the folder above
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    broken = json.loads(listed.stdout)["broken"]
+    assert list(broken) == [str(plugins / "ex09_unfinished.py")]
+    assert broken[str(plugins / "ex09_unfinished.py")].startswith("SyntaxError: ")
+    assert "\n" not in broken[str(plugins / "ex09_unfinished.py")]
+
+    out = tmp_path / "runs"
+    args = ["train", "mlp", "--epochs", "1", "--limit", "256", "--out", str(out)]
+    trained = runner.invoke(app, args)
+    assert trained.exit_code == 0, trained.output
+    (run,) = out.iterdir()
+    assert json.loads((run / "state.json").read_text())["state"] == "completed"
