@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from mnist_lab.errors import MnistLabError
+from mnist_lab.errors import MnistLabError, describe_os_error
 
 
 class OneLineErrors(TyperGroup):
@@ -93,6 +93,8 @@ def friendly_errors(command: F) -> F:
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             raise _fail("interrupted.", code=130) from None
+        except OSError as error:  # a full disk or a read-only folder, met outside our checks
+            raise _fail(f"{describe_os_error(error)}.") from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -6,6 +6,8 @@ must say what was wrong and what to do about it.
 
 from __future__ import annotations
 
+import errno
+
 
 def first_line(error: BaseException, *, with_type: bool = False) -> str:
     """The first line of an exception's message, for one-line reports of third-party errors.
@@ -20,6 +22,14 @@ def first_line(error: BaseException, *, with_type: bool = False) -> str:
     if not line:
         return type(error).__name__
     return f"{type(error).__name__}: {line}" if with_type else line
+
+
+def describe_os_error(error: OSError) -> str:
+    """A full disk, a read-only folder or a vanished file, in words with the fix."""
+    what = error.strerror or first_line(error)
+    where = f": {error.filename}" if error.filename else ""
+    fix = "free some disk space" if error.errno == errno.ENOSPC else "check the path's permissions"
+    return f"{what}{where}; {fix} and try again"
 
 
 class MnistLabError(Exception):

@@ -69,6 +69,15 @@ class Run:
             return {"state": COMPLETED if finished else "unknown", "epochs_done": done}
         return self._read(STATE)
 
+    @property
+    def checkpoint_epoch(self) -> int:
+        """The epoch that the run's checkpoint holds (0 without one), as Keras recorded it."""
+        try:
+            metadata = json.loads((self.path / CHECKPOINT / "training_metadata.json").read_text())
+            return int(metadata["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def set_state(self, state: str, epochs_done: int, epochs: int, **extra: Any) -> None:
         """Record where the run stands, so a later `train --resume` or `runs` can tell."""
         updated = datetime.now().isoformat(timespec="seconds")

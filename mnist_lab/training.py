@@ -23,7 +23,13 @@ from filelock import FileLock, Timeout
 from mnist_lab import data as mnist_data
 from mnist_lab import interrupts, plots, preprocess, registry, runs
 from mnist_lab.compiling import compile_with_recipe
-from mnist_lab.errors import ConfigError, RunError, TrainingInterrupted, first_line
+from mnist_lab.errors import (
+    ConfigError,
+    RunError,
+    TrainingInterrupted,
+    describe_os_error,
+    first_line,
+)
 from mnist_lab.fileio import atomic_path
 from mnist_lab.recipes import Augmentation, Recipe
 
@@ -178,9 +184,10 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
     At each epoch's end it saves Keras's own BackupAndRestore checkpoint (weights, optimizer
     state and epoch, with the previous one kept in case the newest is damaged), appends the
     epoch to history.json and records the state, all inside `interrupts.saving()` so Ctrl-C
-    never leaves them half-written or out of step. On a resumed run, Keras restores the
-    checkpoint when the fit begins and continues from the next epoch. An epoch's seconds
-    include its checkpoint.
+    never leaves them half-written or out of step. If a write fails (a full disk), the history
+    may hold one epoch more than the checkpoint; `resume` trims it to the checkpoint's epoch.
+    On a resumed run, Keras restores the checkpoint when the fit begins and continues from the
+    next epoch. An epoch's seconds include its checkpoint.
     """
     import keras
 
@@ -203,9 +210,10 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
 
         def on_epoch_end(self, epoch, logs=None) -> None:
             with interrupts.saving():
+                row = _history_row(epoch, logs or {}, time.perf_counter() - self.started)
+                run.write(runs.HISTORY, [*history, row])
+                history.append(row)
                 self.backup.on_epoch_end(epoch, logs)
-                history.append(_history_row(epoch, logs or {}, time.perf_counter() - self.started))
-                run.write(runs.HISTORY, history)
                 run.set_state(runs.RUNNING, len(history), epochs)
 
     return RunRecorder()
@@ -269,6 +277,7 @@ def resume(
             f"'mnist-lab train {config.model}'."
         )
     history = run.history if (run.path / runs.HISTORY).is_file() else []
+    history = history[: run.checkpoint_epoch]  # epochs after the checkpoint are trained again
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
@@ -329,10 +338,16 @@ def _fit(
     except KeyboardInterrupt:
         if completed:  # the stop came while the finished run was being saved: it is complete
             return run
-        _stop(run, config, history, runs.INTERRUPTED)
-        raise TrainingInterrupted(str(run.path), len(history), config.epochs) from None
+        done = _stop(run, config, history, runs.INTERRUPTED)
+        raise TrainingInterrupted(str(run.path), done, config.epochs) from None
     except BaseException as error:
-        _stop(run, config, history, runs.FAILED, error=first_line(error, with_type=True))
+        done = _stop(run, config, history, runs.FAILED, error=first_line(error, with_type=True))
+        if isinstance(error, (OSError, RunError)):  # a full disk, typically: say how to go on
+            cause = describe_os_error(error) if isinstance(error, OSError) else str(error)
+            raise RunError(
+                f"Training stopped after {done} of {config.epochs} epochs: "
+                f"{cause.rstrip('.')}. Once fixed, resume with: mnist-lab train --resume {run.path}"
+            ) from None
         raise
     finally:
         lock.release()
@@ -342,15 +357,20 @@ def _fit(
 
 def _stop(
     run: runs.Run, config: TrainConfig, history: list[dict[str, float]], state: str, **extra: Any
-) -> None:
-    """Record an unfinished run's state and draw its curves so far; never mask the cause."""
+) -> int:
+    """Record an unfinished run's state and draw its curves so far; never mask the cause.
+
+    Returns the epochs the run keeps: those both in its history and in its checkpoint.
+    """
+    done = min(len(history), run.checkpoint_epoch)
     try:
-        run.set_state(state, len(history), config.epochs, **extra)
+        run.set_state(state, done, config.epochs, **extra)
         if history:
             title = f"{config.model}: {state} after {len(history)} of {config.epochs} epochs"
             plots.save_figure(plots.curves_figure(history, title=title), run.path / runs.CURVES)
     except Exception:  # a full disk must not hide the interruption or the original error
         pass
+    return done
 
 
 def _complete(

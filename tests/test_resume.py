@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -130,6 +131,40 @@ def test_a_failing_run_records_why_and_can_be_resumed(tmp_path, mnist):
     run = resume(folder, dataset=mnist, verbose=0)
     assert [row["epoch"] for row in run.history] == [1, 2]
     assert run.state["state"] == "completed"
+
+
+def test_a_full_disk_mid_run_fails_in_one_line_and_the_run_resumes(tmp_path, monkeypatch):
+    """The second epoch's history cannot be written: the run keeps epoch 1 and resumes."""
+    from mnist_lab import fileio
+
+    real_write = fileio.write_bytes_atomic
+    writes = []
+
+    def full_disk_on_the_second_history(target: Path, data: bytes) -> None:
+        if Path(target).name == "history.json":
+            writes.append(target)
+            if len(writes) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real_write(target, data)
+
+    monkeypatch.setattr(fileio, "write_bytes_atomic", full_disk_on_the_second_history)
+    out = tmp_path / "runs"
+    args = ["train", "reference", "--epochs", "3", "--limit", "1024", "--out", str(out)]
+    result = runner.invoke(app, args)
+    (folder,) = out.iterdir()
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"Error: Training stopped after 1 of 3 epochs: Cannot write {folder / 'history.json'} "
+        "(No space left on device). Once fixed, resume with: mnist-lab train --resume "
+        f"{folder}"
+    )
+    assert runs.Run(folder).state["state"] == "failed"
+    assert [row["epoch"] for row in runs.Run(folder).history] == [1]
+
+    monkeypatch.setattr(fileio, "write_bytes_atomic", real_write)
+    resumed = runner.invoke(app, ["train", "--resume", str(folder)])
+    assert resumed.exit_code == 0, resumed.output
+    assert [row["epoch"] for row in runs.Run(folder).history] == [1, 2, 3]
 
 
 def test_a_run_in_training_elsewhere_is_not_resumed(tmp_path, mnist):
