@@ -35,6 +35,13 @@ def load_run_model(run_path: str | Path) -> Any:
         what = "is a file" if path.exists() else "does not exist"
         raise RunError(f"{path} is not a run folder: it {what}; {RUN_HINT}.")
     model_path = path / runs.MODEL
+    if not model_path.is_file() and (path / runs.STATE).is_file():
+        state = runs.Run(path).state
+        raise RunError(
+            f"{path} has no {runs.MODEL} yet: its training is {state['state']} after "
+            f"{state['epochs_done']} of {state['epochs']} epochs; finish it with "
+            f"'mnist-lab train --resume {path}'."
+        )
     if not model_path.is_file():
         raise RunError(f"{path} is not a run folder: it has no {runs.MODEL}; {RUN_HINT}.")
 

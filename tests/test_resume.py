@@ -84,6 +84,17 @@ def test_an_interrupted_run_keeps_its_last_epoch(interrupted):
     assert [row["epoch"] for row in interrupted.history] == [1]
 
 
+def test_evaluate_on_an_unfinished_run_says_how_to_finish_it(interrupted):
+    if interrupted.state["state"] == "completed":
+        pytest.skip("the interrupted run was already resumed")
+    result = runner.invoke(app, ["evaluate", str(interrupted.path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: {interrupted.path} has no model.keras yet: its training is interrupted after "
+        f"1 of 3 epochs; finish it with 'mnist-lab train --resume {interrupted.path}'."
+    )
+
+
 def test_resume_continues_from_the_checkpoint_to_the_end(interrupted, mnist, tmp_path):
     """The resumed run appends epochs 2 and 3 and starts from epoch 1's weights, not anew."""
     first_epoch = interrupted.history[0]
