@@ -22,7 +22,7 @@ from typing import Any
 
 from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
-from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve, train
 
@@ -58,6 +58,13 @@ Progress = Callable[[dict[str, Any]], None]
 
 class BenchmarkError(MnistLabError):
     """The models to benchmark could not be found, or the benchmark folder could not be made."""
+
+
+class BenchmarkInterrupted(BenchmarkError):
+    """Ctrl-C or SIGTERM stopped a benchmark: the finished runs stay, without a leaderboard."""
+
+    prefix = "Interrupted"
+    exit_code = 130
 
 
 @dataclass(frozen=True)
@@ -419,7 +426,14 @@ def benchmark(
                 model=name, epochs=epochs, seed=seed + r, limit=limit, out=str(path)
             )
             reporter = _epoch_reporter(report, where)
-            run = train(config_r, dataset=dataset, verbose=0, callbacks=[reporter])
+            try:
+                run = train(config_r, dataset=dataset, verbose=0, callbacks=[reporter])
+            except TrainingInterrupted:
+                raise BenchmarkInterrupted(
+                    f"the benchmark stopped in model {index} of {len(names)} ({name}); {path} "
+                    "keeps the runs finished so far but no leaderboard. Run the benchmark "
+                    "again to compare the models."
+                ) from None
             model_runs.append(run)
             metrics = run.metrics
             report(

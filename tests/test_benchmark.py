@@ -375,3 +375,32 @@ def test_importing_the_benchmark_module_does_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_an_interrupted_benchmark_keeps_the_finished_runs(two_models, mnist, tmp_path):
+    """Ctrl-C in the second model: the first model's run stays, no leaderboard is written."""
+
+    def stop_in_the_second_model(event: dict) -> None:
+        if event["event"] == "epoch_done" and event["index"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(bench.BenchmarkInterrupted) as caught:
+        bench.benchmark(
+            ["bench-dense", "bench-conv"],
+            epochs=2,
+            limit=512,
+            out=tmp_path / "benchmarks",
+            dataset=mnist,
+            on_progress=stop_in_the_second_model,
+        )
+    (path,) = (tmp_path / "benchmarks").iterdir()
+    assert str(caught.value) == (
+        f"the benchmark stopped in model 2 of 2 (bench-dense); {path} keeps the runs finished "
+        "so far but no leaderboard. Run the benchmark again to compare the models."
+    )
+    assert (caught.value.prefix, caught.value.exit_code) == ("Interrupted", 130)
+    states = {
+        folder.name.rsplit("-", 2)[0]: json.loads((folder / "state.json").read_text())["state"]
+        for folder in path.iterdir()
+    }
+    assert states == {"bench-conv": "completed", "bench-dense": "interrupted"}  # names sorted
