@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: train test bench lint format data docs serve clean help
+.PHONY: train test bench lint format data docs docs-assets serve clean help
 
 help:
 	@echo "make train   train the reference CNN (sets everything up on first use)"
@@ -16,6 +17,7 @@ help:
 	@echo "make bench   measure the zoo's performance targets (about 20 minutes)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
+	@echo "make docs-assets  regenerate the site's figures and tables (a benchmark: about 10 minutes)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +31,8 @@ data: $(STAMP)
 train: data
 	$(BIN)/mnist-lab train reference
 
-test: data
+# The suite includes the course site: built strictly, then opened in a headless Chromium.
+test: data $(DOCS_STAMP)
 	$(BIN)/python -m pytest
 
 bench: data
@@ -43,14 +46,17 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-DOCS_STAMP := $(VENV)/.installed-docs
-
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	@touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Trains and benchmarks real models: run it when the code behind a figure changes, then commit
+# docs/assets/generated/. `make docs` and `make test` only read what it wrote.
+docs-assets: data
+	$(BIN)/python -m mnist_lab.course.site_assets
 
 serve: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve

@@ -1,0 +1,103 @@
+"""mkdocs hooks: fill the pages' `{{ ... }}` markers from the code and the generated results.
+
+Markers (one per `{{ }}`, anywhere in a page's markdown):
+
+- `{{ fact NAME }}`: a number from docs/assets/generated/facts.json, written by
+  `make docs-assets` (`python -m mnist_lab.course.site_assets`);
+- `{{ params MODEL }}`: a registered model's parameter count;
+- `{{ layers MODEL }}`: a table of a registered model's layers;
+- `{{ zoo_table }}`: every built-in model, from the registry;
+- `{{ cli_reference }}`: every command and option, from the typer app;
+- `{{ hints N }}`: the hints of exercise N, from exercises/manifest.toml.
+
+An unknown marker or fact stops the build, so a page can never show a stale or missing number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+
+from mnist_lab.errors import MnistLabError
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS = ROOT / "docs" / "assets" / "generated" / "facts.json"
+MARKER = re.compile(r"\{\{\s*([a-z_]+)(?:\s+([\w.\-]+))?\s*\}\}")
+
+_cache: dict[str, Any] = {}
+
+
+def on_pre_build(config: Any) -> None:
+    """Start every build (including `mkdocs serve` rebuilds) from fresh facts and tables."""
+    _cache.clear()
+
+
+def _facts() -> dict[str, str]:
+    if "facts" not in _cache:
+        try:
+            _cache["facts"] = json.loads(FACTS.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise PluginError(f"Cannot read {FACTS} ({error}); run 'make docs-assets'.") from None
+    return _cache["facts"]
+
+
+def _zoo_rows() -> list[dict[str, Any]]:
+    if "zoo" not in _cache:
+        from mnist_lab.course.site_tables import builtin_summaries
+
+        _cache["zoo"] = builtin_summaries()
+    return _cache["zoo"]
+
+
+def _model(name: str) -> Any:
+    from mnist_lab import registry
+
+    return registry.create_model(name)
+
+
+def _render(kind: str, argument: str | None, where: str) -> str:
+    from mnist_lab.course import site_tables
+
+    if kind == "fact" and argument:
+        facts = _facts()
+        if argument not in facts:
+            raise PluginError(f"{where}: unknown fact '{argument}' (not in {FACTS}).")
+        return facts[argument]
+    if kind == "params" and argument:
+        return f"{_model(argument).count_params():,}"
+    if kind == "layers" and argument:
+        return site_tables.layer_table(_model(argument))
+    if kind == "zoo_table" and argument is None:
+        return site_tables.zoo_table(_zoo_rows())
+    if kind == "cli_reference" and argument is None:
+        return site_tables.cli_reference()
+    if kind == "hints" and argument and argument.isdigit():
+        return site_tables.hints_markdown(int(argument), ROOT)
+    raise PluginError(f"{where}: unknown marker '{{{{ {kind} {argument or ''} }}}}'.")
+
+
+def _indented(text: str, markdown: str, start: int) -> str:
+    """`text` with its later lines indented like the marker's line (inside an admonition)."""
+    line_start = markdown.rfind("\n", 0, start) + 1
+    indent = markdown[line_start:start]
+    if not indent or indent.strip():
+        return text
+    return text.rstrip("\n").replace("\n", "\n" + indent) + "\n"
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    """Replace each marker of the page by what it names."""
+    where = page.file.src_path
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            text = _render(match.group(1), match.group(2), where)
+        except MnistLabError as error:  # an unknown model or exercise: say where it was asked for
+            raise PluginError(f"{where}: {match.group(0)}: {error}") from None
+        return _indented(text, markdown, match.start())
+
+    return MARKER.sub(replace, markdown)

@@ -1,0 +1,151 @@
+"""Markdown tables of the course site that are computed from the code at every site build.
+
+The zoo table comes from the registry, the layer table from a registered model and the CLI
+reference from the typer app, so none of them can drift from what they describe. docs/hooks.py
+puts them into the pages; they are cheap enough to make on every build (the zoo builds each
+model once to count its parameters, which starts TensorFlow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(header: Sequence[str], align: str, rows: Sequence[Sequence[str]]) -> str:
+    """A markdown table; `align` holds one "l" or "r" per column."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(_escape(cell) for cell in cells) + " |"
+
+    rule = ["---:" if side == "r" else "---" for side in align]
+    return "\n".join([line(header), line(rule), *(line(row) for row in rows)]) + "\n"
+
+
+# --- the zoo ----------------------------------------------------------------------------------
+
+
+def builtin_summaries() -> list[dict[str, Any]]:
+    """`registry.model_summaries` of the built-in models only, whatever else is installed.
+
+    The site documents the zoo that ships with mnist-lab; a student's models and installed
+    plugins are theirs to list with `mnist-lab list`.
+    """
+    from mnist_lab import registry
+
+    names = [
+        name for name in registry.list_models() if registry.model_info(name).source == "built-in"
+    ]
+    return registry.model_summaries(names)
+
+
+def zoo_table(rows: Sequence[dict[str, Any]]) -> str:
+    """One row per model: name, description, parameters, recipe and tags."""
+    cells = [
+        [
+            f"`{row['name']}`",
+            row["description"],
+            "—" if row["params"] is None else f"{row['params']:,}",
+            row["recipe"],
+            ", ".join(row["tags"]),
+        ]
+        for row in rows
+    ]
+    return markdown_table(
+        ["name", "what it is", "parameters", "trains with", "tags"], "llrll", cells
+    )
+
+
+# --- a model's layers -------------------------------------------------------------------------
+
+
+def _shape(layer: Any) -> str:
+    shape = tuple(layer.output.shape)
+    return "(" + ", ".join("N" if size is None else str(size) for size in shape) + ")"
+
+
+def _settings(layer: Any) -> str:
+    """What a layer's constructor was told, in the words of the course."""
+    config = layer.get_config()
+    kind = type(layer).__name__
+    activation = config.get("activation")
+    activation = f", {activation}" if activation and activation != "linear" else ""
+    if "filters" in config:
+        size = "x".join(str(k) for k in config["kernel_size"])
+        strides = "x".join(str(s) for s in config.get("strides", (1, 1)))
+        stride = f", stride {strides}" if strides not in ("1x1", "1") else ""
+        return f"{config['filters']} filters {size}{stride}{activation}"
+    if "pool_size" in config:
+        return "window " + "x".join(str(p) for p in config["pool_size"])
+    if "units" in config:
+        return f"{config['units']} units{activation}"
+    if kind == "Dropout":
+        return f"drop {config['rate']:g} of the inputs"
+    return ""
+
+
+def layer_rows(model: Any) -> list[list[str]]:
+    """One row per layer of a built model: name, type, settings, output shape, parameters."""
+    return [
+        [
+            str(index),
+            type(layer).__name__,
+            _settings(layer),
+            _shape(layer),
+            f"{layer.count_params():,}",
+        ]
+        for index, layer in enumerate(model.layers, start=1)
+    ]
+
+
+def layer_table(model: Any) -> str:
+    """The layers of a built model as a markdown table, with its total parameter count."""
+    rows = layer_rows(model)
+    rows.append(["", "**total**", "", "", f"**{model.count_params():,}**"])
+    header = ["#", "layer", "settings", "output shape", "parameters"]
+    return markdown_table(header, "rllrr", rows)
+
+
+# --- the exercises ----------------------------------------------------------------------------
+
+
+def hints_markdown(number: int, root: Path) -> str:
+    """The hints of exercise `number`, from the manifest, as folded admonitions.
+
+    They are the hints `mnist-lab exercises hint` shows, one at a time, in the same order.
+    """
+    from mnist_lab.exercises import find, load_catalog
+
+    exercise = find(load_catalog(root), number)
+    return "\n".join(
+        f'??? tip "Hint {index} of {len(exercise.hints)}"\n\n    {hint.text}\n'
+        for index, hint in enumerate(exercise.hints, start=1)
+    )
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+
+def cli_reference() -> str:
+    """Every command, argument and option of `mnist-lab`, from the typer app itself.
+
+    It is typer's own `typer ... utils docs` generator, without its top heading: the page has
+    its own. Commands are `##` headings, subcommands `###`.
+    """
+    import typer
+    import typer.cli
+    import typer.main
+
+    from mnist_lab.cli import app
+
+    command = typer.main.get_command(app)
+    docs = typer.cli.get_docs_for_click(
+        obj=command, ctx=typer.Context(command), name="mnist-lab", title="mnist-lab"
+    )
+    lines = docs.splitlines()
+    return "\n".join(lines[1:]).strip() + "\n"
