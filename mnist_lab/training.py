@@ -184,10 +184,10 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
     At each epoch's end it saves Keras's own BackupAndRestore checkpoint (weights, optimizer
     state and epoch, with the previous one kept in case the newest is damaged), appends the
     epoch to history.json and records the state, all inside `interrupts.saving()` so Ctrl-C
-    never leaves them half-written or out of step. If a write fails (a full disk), the history
-    may hold one epoch more than the checkpoint; `resume` trims it to the checkpoint's epoch.
-    On a resumed run, Keras restores the checkpoint when the fit begins and continues from the
-    next epoch. An epoch's seconds include its checkpoint.
+    never leaves them half-written or out of step. On a resumed run, Keras restores the
+    checkpoint when the fit begins (the previous one if the newest is damaged) and continues
+    from the next epoch; the history is trimmed to the restored epoch, since a failed write
+    (a full disk) can leave it one epoch ahead. An epoch's seconds include its checkpoint.
     """
     import keras
 
@@ -203,7 +203,8 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
             self.backup.set_model(model)
 
         def on_train_begin(self, logs=None) -> None:
-            self.backup.on_train_begin(logs)
+            self.backup.on_train_begin(logs)  # restores the checkpoint, or the one before it
+            del history[run.checkpoint_epoch :]  # epochs after it are trained again
 
         def on_epoch_begin(self, epoch, logs=None) -> None:
             self.started = time.perf_counter()
@@ -277,7 +278,6 @@ def resume(
             f"'mnist-lab train {config.model}'."
         )
     history = run.history if (run.path / runs.HISTORY).is_file() else []
-    history = history[: run.checkpoint_epoch]  # epochs after the checkpoint are trained again
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)

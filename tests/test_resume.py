@@ -178,6 +178,23 @@ def test_a_full_disk_mid_run_fails_in_one_line_and_the_run_resumes(tmp_path, mon
     assert [row["epoch"] for row in runs.Run(folder).history] == [1, 2, 3]
 
 
+def test_a_damaged_checkpoint_falls_back_to_the_epoch_before(tmp_path, mnist):
+    """Keras keeps the previous checkpoint too; the history follows the one restored."""
+    with pytest.raises(TrainingInterrupted):
+        train(
+            quick_config(tmp_path, epochs=3),
+            dataset=mnist,
+            verbose=0,
+            callbacks=[stop_at_epoch(2, KeyboardInterrupt())],
+        )
+    (folder,) = tmp_path.iterdir()
+    weights = folder / "checkpoint" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])  # as if the laptop died mid-save
+    run = resume(folder, dataset=mnist, verbose=0)
+    assert [row["epoch"] for row in run.history] == [1, 2, 3]
+    assert run.state["state"] == "completed"
+
+
 def test_a_run_in_training_elsewhere_is_not_resumed(tmp_path, mnist):
     with pytest.raises(TrainingInterrupted):
         train(
