@@ -11,6 +11,7 @@ Markers (one per `{{ }}`, anywhere in a page's markdown):
 - `{{ hints N }}`: the hints of exercise N, from exercises/manifest.toml.
 
 An unknown marker or fact stops the build, so a page can never show a stale or missing number.
+Markers inside code, inline or fenced, are shown as written.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from mnist_lab.errors import MnistLabError
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "docs" / "assets" / "generated" / "facts.json"
-MARKER = re.compile(r"\{\{\s*([a-z_]+)(?:\s+([\w.\-]+))?\s*\}\}")
+# Code (inline or fenced) is matched first and kept as written, so a page can show a marker.
+CODE_OR_MARKER = re.compile(
+    r"(?P<ticks>`+).*?(?<!`)(?P=ticks)(?!`)"
+    r"|\{\{\s*(?P<kind>[a-z_]+)(?:\s+(?P<argument>[\w.\-]+))?\s*\}\}",
+    re.S,
+)
 
 _cache: dict[str, Any] = {}
 
@@ -94,10 +100,12 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     where = page.file.src_path
 
     def replace(match: re.Match[str]) -> str:
+        if match.group("ticks"):
+            return match.group(0)
         try:
-            text = _render(match.group(1), match.group(2), where)
+            text = _render(match.group("kind"), match.group("argument"), where)
         except MnistLabError as error:  # an unknown model or exercise: say where it was asked for
             raise PluginError(f"{where}: {match.group(0)}: {error}") from None
         return _indented(text, markdown, match.start())
 
-    return MARKER.sub(replace, markdown)
+    return CODE_OR_MARKER.sub(replace, markdown)

@@ -321,7 +321,9 @@ def provenance_snippet(provenance: dict[str, Any]) -> str:
     )
 
 
-def write_provenance(out: Path, machine: dict[str, Any], seconds: float) -> dict[str, Any]:
+def write_provenance(
+    out: Path, machine: dict[str, Any], seconds: float, models: Sequence[str] = BENCHMARK_MODELS
+) -> dict[str, Any]:
     """Write provenance.json and provenance.md, naming the command, date and machine."""
     from mnist_lab.benchmark import describe_machine
 
@@ -330,7 +332,7 @@ def write_provenance(out: Path, machine: dict[str, Any], seconds: float) -> dict
         "module_command": MODULE_COMMAND,
         "date": datetime.now(timezone.utc).date().isoformat(),
         "seconds": round(seconds, 1),
-        "benchmark_models": list(BENCHMARK_MODELS),
+        "benchmark_models": list(models),
         "machine": machine,
         "machine_line": describe_machine(machine),
     }
@@ -352,7 +354,7 @@ def generate(out: Path = OUT, models: Sequence[str] = BENCHMARK_MODELS) -> dict[
     with tempfile.TemporaryDirectory(prefix="mnist-lab-site-") as work:
         bench_facts, machine = benchmark_assets(dataset, out, Path(work), models)
     facts |= bench_facts
-    provenance = write_provenance(out, machine, time.perf_counter() - started)
+    provenance = write_provenance(out, machine, time.perf_counter() - started, models)
     facts |= {
         "generated.date": provenance["date"],
         "generated.machine": provenance["machine_line"],
