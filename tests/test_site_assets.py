@@ -1,0 +1,82 @@
+"""The committed figures and numbers of the course site agree with the data and with each other.
+
+`make docs-assets` (mnist_lab.course.site_assets) is too slow for the test suite because it
+trains models; what can be recomputed cheaply is recomputed here and compared with the committed
+files, and the rest is checked for consistency (facts against the leaderboard, files present).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_lab.course import site_assets
+
+GENERATED = Path(__file__).resolve().parent.parent / site_assets.OUT
+FIGURES = (
+    site_assets.SAMPLES_PNG,
+    site_assets.DISTRIBUTION_PNG,
+    site_assets.PIXELS_PNG,
+    site_assets.CURVES_PNG,
+    site_assets.CONFUSION_PNG,
+    site_assets.MISTAKES_PNG,
+    site_assets.BENCH_CURVES_PNG,
+    site_assets.BENCH_TIME_PNG,
+)
+
+
+@pytest.fixture(scope="module")
+def facts() -> dict[str, str]:
+    return json.loads((GENERATED / site_assets.FACTS_JSON).read_text())
+
+
+def test_every_figure_is_committed_as_a_small_png():
+    sizes = {}
+    for name in FIGURES:
+        data = (GENERATED / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
+        sizes[name] = len(data)
+    assert sum(sizes.values()) < 2_000_000, sizes
+
+
+def test_the_data_facts_and_table_match_the_data(mnist, tmp_path, facts):
+    fresh = site_assets.dataset_assets(mnist, tmp_path)
+    assert {key: facts[key] for key in fresh} == fresh
+    committed = (GENERATED / site_assets.COUNTS_MD).read_text()
+    assert (tmp_path / site_assets.COUNTS_MD).read_text() == committed
+    assert facts["dataset.most_common_count"] == f"{np.bincount(mnist.train.labels).max():,}"
+
+
+def test_the_leaderboard_facts_match_the_committed_leaderboard(facts):
+    board = json.loads((GENERATED / site_assets.LEADERBOARD_JSON).read_text())
+    rows = {row["name"]: row for row in board["models"]}
+    assert sorted(rows) == sorted(site_assets.BENCHMARK_MODELS)
+    assert facts["bench.top"] == board["models"][0]["name"]
+    for name, row in rows.items():
+        assert facts[f"bench.{name}.test_accuracy"] == f"{row['test_accuracy_mean']:.2%}"
+    table = (GENERATED / site_assets.LEADERBOARD_MD).read_text()
+    assert all(f"| {name} |" in table for name in rows)
+    assert "Machine:" in table
+
+
+def test_the_provenance_names_the_command_date_and_machine(facts):
+    provenance = json.loads((GENERATED / site_assets.PROVENANCE_JSON).read_text())
+    assert provenance["command"] == "make docs-assets"
+    assert provenance["date"] == facts["generated.date"]
+    note = (GENERATED / site_assets.PROVENANCE_MD).read_text()
+    assert note == site_assets.provenance_snippet(provenance)
+    assert provenance["date"] in note and provenance["machine"]["cpu"] in note
+
+
+def test_per_class_table_and_leaderboard_snippet_are_well_formed():
+    per_class = {
+        "0": {"precision": 0.99, "recall": 0.98, "f1": 0.985, "support": 980, "accuracy": 0.98}
+    }
+    assert site_assets.per_class_table(per_class).splitlines()[2] == (
+        "| 0 | 980 | 99.00% | 98.00% | 0.9850 |"
+    )
+    board = "# Benchmark 20261125-010203\n\nOne run per model.\n\n| # |\n"
+    assert site_assets.leaderboard_snippet(board) == "One run per model.\n\n| # |\n"
