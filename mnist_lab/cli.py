@@ -36,7 +36,8 @@ class OneLineErrors(TyperGroup):
                 typer.echo(error.format_message())
                 sys.exit(0)
             ctx = getattr(error, "ctx", None)
-            see = f" See '{ctx.command_path} --help'." if ctx is not None else ""
+            where = ctx.command_path if ctx is not None else self._path_of(args, kwargs)
+            see = f" See '{where} --help'."
             message = error.format_message()
             message += "" if message.endswith((".", "?")) else "."
             typer.echo(f"Error: {message}{see}", err=True)
@@ -45,6 +46,18 @@ class OneLineErrors(TyperGroup):
             typer.echo("Aborted.", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def _path_of(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """'mnist-lab' and the sub-commands named on the command line, for errors that Click
+        raises before it knows the command (an option missing its value, for one)."""
+        argv = kwargs.get("args", args[0] if args else None)
+        words, command = [kwargs.get("prog_name") or "mnist-lab"], self
+        for arg in sys.argv[1:] if argv is None else argv:
+            command = getattr(command, "commands", {}).get(arg)
+            if command is None:
+                break
+            words.append(arg)
+        return " ".join(words)
 
 
 app = typer.Typer(

@@ -345,11 +345,20 @@ def _install(files: dict[str, bytes], folder: Path, source: str) -> None:
     for name, digest in FILES.items():
         if sha256_hex(files[name]) != digest:
             raise DataError(f"{name} from {source} does not match the SHA-256 of the original")
-    for name in FILES:
-        write_bytes_atomic(folder / name, files[name])
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record = {"source": source, "fetched_at": fetched_at}
-    write_json_atomic(folder / SOURCE_RECORD, record)
+    target = folder
+    try:
+        for name in FILES:
+            target = folder / name
+            write_bytes_atomic(target, files[name])
+        target = folder / SOURCE_RECORD
+        write_json_atomic(target, record)
+    except OSError as error:  # each file is replaced whole or not at all
+        raise DataError(
+            f"Cannot write {target} into the MNIST cache ({error.strerror or error}); free some "
+            f"disk space, or choose another folder with --data-dir or ${DATA_DIR_ENV}."
+        ) from None
 
 
 def fetch_mnist(
@@ -443,7 +452,14 @@ def data_info(folder: str | Path | None = None) -> dict:
     folder = data_dir(folder)
     states = verify_cache(folder)
     record_path = folder / SOURCE_RECORD
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    try:
+        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    except (OSError, ValueError) as error:
+        reason = (error.strerror or str(error)) if isinstance(error, OSError) else "not valid JSON"
+        raise DataError(
+            f"Cannot read {record_path} ({reason}); run 'mnist-lab data fetch --force' to "
+            "fetch the data again and rewrite it."
+        ) from None
     info: dict = {
         "folder": str(folder),
         "source": record.get("source"),

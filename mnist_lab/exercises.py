@@ -127,21 +127,34 @@ def load_catalog(root: Path | None = None) -> list[Exercise]:
     """Every exercise of the manifest, in order."""
     root = root or project_root()
     folder = root / MANIFEST.parent
-    entries = _load_toml(root / MANIFEST).get("exercise", [])
-    catalog = [
-        Exercise(
-            number=int(entry["number"]),
-            name=entry["name"],
-            title=entry["title"],
-            file=folder / entry["file"],
-            tests=folder / entry["tests"],
-            page=entry.get("page", ""),
-            hints=tuple(
-                Hint(hint["text"], tuple(hint.get("tests", ()))) for hint in entry.get("hints", [])
-            ),
+    manifest = root / MANIFEST
+    restore = "restore it from the course (git checkout exercises/manifest.toml)"
+    catalog = []
+    for position, entry in enumerate(_load_toml(manifest).get("exercise", []), start=1):
+        missing = [key for key in ("number", "name", "title", "file", "tests") if key not in entry]
+        if missing:
+            raise ExerciseError(
+                f"{manifest}: exercise entry {position} has no {missing[0]!r} field; {restore}."
+            )
+        if isinstance(entry["number"], bool) or not isinstance(entry["number"], int):
+            raise ExerciseError(
+                f"{manifest}: exercise entry {position} has number = {entry['number']!r}, not a "
+                f"whole number; {restore}."
+            )
+        catalog.append(
+            Exercise(
+                number=entry["number"],
+                name=entry["name"],
+                title=entry["title"],
+                file=folder / entry["file"],
+                tests=folder / entry["tests"],
+                page=entry.get("page", ""),
+                hints=tuple(
+                    Hint(hint["text"], tuple(hint.get("tests", ())))
+                    for hint in entry.get("hints", [])
+                ),
+            )
         )
-        for entry in entries
-    ]
     return sorted(catalog, key=lambda exercise: exercise.number)
 
 
@@ -200,8 +213,19 @@ def load_progress(root: Path) -> dict[str, Any]:
 
 
 def save_progress(root: Path, progress: dict[str, Any]) -> None:
-    (root / STATE_DIR).mkdir(exist_ok=True)
-    write_json_atomic(_state_file(root), progress)
+    try:
+        (root / STATE_DIR).mkdir(exist_ok=True)
+        write_json_atomic(_state_file(root), progress)
+    except FileExistsError:
+        raise ExerciseError(
+            f"Cannot save your progress: {root / STATE_DIR} is a file, not a folder; "
+            "move it away and try again."
+        ) from None
+    except OSError as error:
+        raise ExerciseError(
+            f"Cannot save your progress in {_state_file(root)}: {error.strerror or error}; "
+            "free some disk space or check the folder's permissions."
+        ) from None
 
 
 def fingerprint(exercise: Exercise) -> str:
@@ -334,8 +358,17 @@ def reset(exercise: Exercise, now: datetime | None = None) -> Path | None:
                 f"{exercise.file.stem}.backup-{stamp}-{counter}.py.txt"
             )
             counter += 1
-        write_bytes_atomic(backup, current)
-    write_bytes_atomic(exercise.file, stub.encode("utf-8"))
+    try:
+        if backup is not None:
+            write_bytes_atomic(backup, current)
+        write_bytes_atomic(exercise.file, stub.encode("utf-8"))
+    except OSError as error:  # the student's file is untouched: the writes are atomic
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+        raise ExerciseError(
+            f"Cannot reset {exercise.file}: {error.strerror or error}; your version is "
+            "unchanged. Free some disk space or check the folder's permissions, then try again."
+        ) from None
     return backup
 
 

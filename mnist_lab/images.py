@@ -148,6 +148,10 @@ def load_digit(path: str | Path) -> np.ndarray:
         what = "is a folder" if path.is_dir() else "does not exist"
         raise ImageError(f"Cannot read {path}: it {what}; give a {FORMATS} image of a digit.")
     try:
+        path.open("rb").close()  # a file we may not open is not a damaged image
+    except OSError as error:
+        raise ImageError(f"Cannot read {path} ({error.strerror or error}).") from None
+    try:
         with Image.open(path) as image:
             image.load()  # decode now, so a truncated file fails here
             gray = _grayscale(image)

@@ -35,15 +35,24 @@ def load_run_model(run_path: str | Path) -> Any:
         what = "is a file" if path.exists() else "does not exist"
         raise RunError(f"{path} is not a run folder: it {what}; {RUN_HINT}.")
     model_path = path / runs.MODEL
-    if not model_path.is_file() and (path / runs.STATE).is_file():
-        state = runs.Run(path).state
+    state = runs.Run(path).state if (path / runs.STATE).is_file() else None
+    if not model_path.is_file() and state is not None and state["state"] != runs.COMPLETED:
         raise RunError(
             f"{path} has no {runs.MODEL} yet: its training is {state['state']} after "
             f"{state['epochs_done']} of {state['epochs']} epochs; finish it with "
             f"'mnist-lab train --resume {path}'."
         )
+    if not model_path.is_file() and state is not None:
+        raise RunError(
+            f"{model_path} is missing (the run completed, but the file was moved or deleted); "
+            f"train the model again with 'mnist-lab train {runs.Run(path).config['model']}'."
+        )
     if not model_path.is_file():
         raise RunError(f"{path} is not a run folder: it has no {runs.MODEL}; {RUN_HINT}.")
+    try:
+        model_path.open("rb").close()  # Keras would call a file it may not open "not found"
+    except OSError as error:
+        raise RunError(f"Cannot read {model_path} ({error.strerror or error}).") from None
 
     from mnist_lab import registry
 

@@ -34,6 +34,7 @@ from mnist_lab.fileio import atomic_path
 from mnist_lab.recipes import Augmentation, Recipe
 
 TRAIN_SIZE = 60_000
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class TrainConfig:
         if self.epochs is not None:
             _check_int("epochs", self.epochs, minimum=1)
         if self.batch_size is not None:
-            _check_int("batch_size", self.batch_size, minimum=1)
-        _check_int("seed", self.seed, minimum=0)
+            _check_int("batch_size", self.batch_size, minimum=1, maximum=TRAIN_SIZE)
+        _check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)  # NumPy's and Keras's range
         if isinstance(self.validation_split, bool) or not (
             isinstance(self.validation_split, (int, float)) and 0 < self.validation_split < 1
         ):
@@ -77,6 +78,16 @@ class TrainConfig:
         if self.limit is not None and self.batch_size is not None:
             rule = f"an int >= the batch size ({self.batch_size}) and <= {TRAIN_SIZE}"
             _check_int("limit", self.limit, self.batch_size, TRAIN_SIZE, rule)
+        if self.limit is not None and self.batch_size is None:
+            return  # checked again once the recipe gives the batch size that bounds --limit
+        images = self.limit if self.limit is not None else TRAIN_SIZE
+        held_out = round(self.validation_split * images)  # as preprocess.stratified_split does
+        if not 0 < held_out < images:
+            which = "no image for validation" if held_out == 0 else "no image for training"
+            raise ConfigError(
+                f"The 'validation_split' option leaves {which} out of {images:,} images; "
+                f"choose a split nearer 0.1. Got {self.validation_split!r} instead."
+            )
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
@@ -401,10 +412,15 @@ def _complete(
             "versions": versions(),
         },
     )
-    with atomic_path(run.path / runs.MODEL) as tmp:
-        model.save(tmp)
     epochs = f"{len(history)} epoch" + ("s" if len(history) != 1 else "")
     title = f"{config.model}: test accuracy {test_accuracy:.2%} after {epochs}"
-    plots.save_figure(plots.curves_figure(history, title=title), run.path / runs.CURVES)
+    target = run.path / runs.MODEL
+    try:
+        with atomic_path(target) as tmp:
+            model.save(tmp)
+        target = run.path / runs.CURVES
+        plots.save_figure(plots.curves_figure(history, title=title), target)
+    except OSError as error:
+        raise RunError(f"Cannot write {target} ({error.strerror or error}).") from None
     run.set_state(runs.COMPLETED, len(history), config.epochs)
     shutil.rmtree(run.path / runs.CHECKPOINT, ignore_errors=True)

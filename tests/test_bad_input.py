@@ -57,11 +57,6 @@ def table(*rows: Any) -> list[Any]:
     return named
 
 
-def BUG(reason: str) -> pytest.MarkDecorator:  # noqa: N802  (reads as a label in the tables)
-    """A case the code gets wrong today: kept as it should be, expected to fail until fixed."""
-    return pytest.mark.xfail(reason=f"BUG: {reason}", strict=True)
-
-
 # --- running a command and reading its answer ---------------------------------------------------
 
 
@@ -329,11 +324,6 @@ DATA_IS_A_FILE = "The data folder {data} is a file; give a folder (or remove the
 
 INVALID = "Invalid value for '{}': "
 EXTRA = "Got unexpected extra argument(s) ({})."
-NO_HELP_POINTER = BUG(
-    "Click raises 'requires an argument' and 'does not take a value' (BadOptionUsage from its "
-    "parser) without a ctx, so cli.OneLineErrors prints them without \" See 'mnist-lab CMD "
-    "--help'.\"; set the missing ctx in parse_args of the commands' class"
-)
 
 
 def command_path(args: list[str]) -> str:
@@ -359,13 +349,9 @@ def command_path(args: list[str]) -> str:
         ("train reference --limit 1e3", INVALID.format("--limit")),
         ("train reference --bogus", "No such option: --bogus"),
         ("train reference extra", EXTRA.format("extra")),
-        pytest.param(
-            "train reference --out", "Option '--out' requires an argument.", marks=NO_HELP_POINTER
-        ),
+        pytest.param("train reference --out", "Option '--out' requires an argument."),
         ("list --bogus", "No such option: --bogus."),
-        pytest.param(
-            "list --json=yes", "Option '--json' does not take a value.", marks=NO_HELP_POINTER
-        ),
+        pytest.param("list --json=yes", "Option '--json' does not take a value."),
         ("benchmark", "Missing argument 'patterns'."),
         ("benchmark reference --repeats two", INVALID.format("--repeats")),
         ("benchmark reference --epochs x", INVALID.format("--epochs")),
@@ -376,7 +362,6 @@ def command_path(args: list[str]) -> str:
         pytest.param(
             "evaluate a --data-dir",
             "Option '--data-dir' requires an argument.",
-            marks=NO_HELP_POINTER,
         ),
         ("predict", "Missing argument 'run'."),
         ("predict runs/x", "Missing argument 'images'."),
@@ -409,8 +394,8 @@ def test_usage_errors_are_one_line_pointing_to_help(
 # --- train -------------------------------------------------------------------------------------
 
 EPOCHS = "The 'epochs' option must be an int >= 1. Got {} instead."
-BATCH = "The 'batch_size' option must be an int >= 1. Got {} instead."
-SEED = "The 'seed' option must be an int >= 0. Got {} instead."
+BATCH = "The 'batch_size' option must be an int >= 1 and <= 60000. Got {} instead."
+SEED = "The 'seed' option must be an int >= 0 and <= 4294967295. Got {} instead."
 SPLIT = "The 'validation_split' option must be a float in (0, 1), exclusive. Got {} instead."
 LIMIT = "The 'limit' option must be an int >= the batch size ({}) and <= 60000. Got {} instead."
 
@@ -438,41 +423,21 @@ LIMIT = "The 'limit' option must be an int >= the batch size ({}) and <= 60000. 
         pytest.param(
             ["reference", "--batch-size", "100000"],
             Naming("'batch_size'", "100000"),
-            marks=BUG(
-                "a batch size above the training images passes when --limit is not given "
-                "(TrainConfig.validate bounds it only through --limit, so '--limit 60000 "
-                "--batch-size 100000' is refused but '--batch-size 100000' trains)"
-            ),
             id="batch-size-above-the-training-set",
         ),
         pytest.param(
             ["reference", "--seed", str(2**32)],
             Naming("'seed'", str(2**32)),
-            marks=BUG(
-                "a seed above 2**32 - 1 passes TrainConfig.validate, then "
-                "keras.utils.set_random_seed raises ValueError('Seed must be between 0 and "
-                "2**32 - 1'): a traceback, and a failed run folder left in --out"
-            ),
             id="seed-above-2**32-1",
         ),
         pytest.param(
             ["reference", "--limit", "256", "--validation-split", "0.001"],
             Naming("'validation_split'", "0.001"),
-            marks=BUG(
-                "a split that holds out no image of the --limit passes validation, then the fit "
-                "has no validation data and raises KeyError('val_accuracy'): a traceback and a "
-                "failed run folder; TrainConfig.validate should require >= 1 held-out image"
-            ),
             id="validation-set-empty",
         ),
         pytest.param(
             ["reference", "--limit", "256", "--validation-split", "0.999"],
             Naming("'validation_split'", "0.999"),
-            marks=BUG(
-                "a split that leaves no training image of the --limit passes validation, then "
-                "the fit trains on nothing and raises KeyError('accuracy'): a traceback and a "
-                "failed run folder; TrainConfig.validate should require >= 1 training image"
-            ),
             id="training-set-empty",
         ),
     ),
@@ -560,12 +525,6 @@ def test_train_with_data_that_cannot_be_read(
             ("model.keras",),
             Naming("Training stopped after 1 of 1 epochs", "model.keras", REASONS[FULL_DISK]),
             id="model.keras",
-            marks=BUG(
-                "a full disk while saving model.keras says 'Training stopped after 1 of 1 "
-                "epochs: No space left on device; free some disk space and try again. ...' "
-                "without naming the file: ENOSPC from write(2) has no filename, and "
-                "training._complete saves the model without wrapping the OSError as Run.write does"
-            ),
         ),
     ],
 )
@@ -683,32 +642,19 @@ def damage_run(run: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 LOST_MODEL = Naming("{run}", "model.keras", without=("--resume",))
-LOST_MODEL_BUG = BUG(
-    "a completed run whose model.keras is missing (or a folder) is reported as 'has no "
-    "model.keras yet: its training is completed after 1 of 1 epochs; finish it with "
-    "mnist-lab train --resume RUN', and that resume answers 'already complete; nothing to "
-    "resume': reports.load_run_model should suggest --resume only for unfinished states"
-)
 MODEL_UNREADABLE = Naming("{run}/model.keras", REASONS[DENIED])
-MODEL_UNREADABLE_BUG = BUG(
-    "a model.keras that cannot be opened (EACCES) is reported as 'RUN/model.keras is not a "
-    "readable Keras model (File not found: filepath=... Please ensure the file is an accessible "
-    "`.keras` zip file.); train the run again': Keras's zip check swallows the PermissionError; "
-    "reports.load_run_model should open the file first and say 'Cannot read ... (Permission "
-    "denied)'"
-)
 
 
 @pytest.mark.parametrize(
     ("how", "message"),
     table(
         ("a-file", NOT_A_RUN.format(path="{runs}/notes.txt", what="is a file")),
-        pytest.param("no-model", LOST_MODEL, marks=LOST_MODEL_BUG),
-        pytest.param("model-is-a-folder", LOST_MODEL, marks=LOST_MODEL_BUG),
+        pytest.param("no-model", LOST_MODEL),
+        pytest.param("model-is-a-folder", LOST_MODEL),
         ("no-model-nor-state", NOT_A_RUN.format(path="{run}", what="has no model.keras")),
         ("model-random-bytes", NOT_A_MODEL),
         ("model-text", NOT_A_MODEL),
-        pytest.param("model-unreadable", MODEL_UNREADABLE, marks=MODEL_UNREADABLE_BUG),
+        pytest.param("model-unreadable", MODEL_UNREADABLE),
         (
             "config-damaged",
             "Cannot read {run}/config.json: Expecting property name enclosed in double quotes: "
@@ -758,11 +704,6 @@ def test_evaluate_cannot_write_its_report(
 # --- predict -----------------------------------------------------------------------------------
 
 GIVE_AN_IMAGE = "give a PNG or JPEG image of a digit."
-UNREADABLE_IMAGE_BUG = BUG(
-    "an image that cannot be opened is called damaged: 'Cannot read PATH: the image is damaged "
-    "or unsupported ([Errno 13] Permission denied: ...)'; images.load_digit should report an "
-    "OSError from open() apart, e.g. 'Cannot read PATH (Permission denied)'"
-)
 
 
 @pytest.mark.parametrize(
@@ -780,12 +721,11 @@ UNREADABLE_IMAGE_BUG = BUG(
         pytest.param(
             "image-unreadable",
             Naming("Cannot read {image}", REASONS[DENIED], without=("damaged",)),
-            marks=UNREADABLE_IMAGE_BUG,
         ),
         ("run-missing", NOT_A_RUN.format(path="{runs}/missing", what="does not exist")),
         ("run-is-a-file", NOT_A_RUN.format(path="{image}", what="is a file")),
         ("model-random-bytes", NOT_A_MODEL),
-        pytest.param("model-unreadable", MODEL_UNREADABLE, marks=MODEL_UNREADABLE_BUG),
+        pytest.param("model-unreadable", MODEL_UNREADABLE),
     ),
 )
 def test_predict_rejects_what_it_cannot_read(
@@ -952,12 +892,6 @@ def test_data_import_rejects_what_is_not_mnist(
     [
         pytest.param(
             FULL_DISK,
-            marks=BUG(
-                "a full disk during 'data import' prints 'No space left on device; free some "
-                "disk space and try again.' without naming the cache or the file (the generic "
-                "OSError fallback of cli.friendly_errors; write(2) gives no filename): "
-                "data._install should wrap its writes in a DataError naming the file"
-            ),
         ),
         DENIED,
     ],
@@ -981,11 +915,6 @@ def test_data_import_into_a_cache_that_cannot_be_written(
         pytest.param(
             "source-record-damaged",
             Naming("{data}/source.json"),
-            marks=BUG(
-                "data.data_info json.loads the source record unguarded: a damaged source.json "
-                "is a JSONDecodeError traceback (say 'Cannot read .../source.json: ...', or "
-                "show the source as unknown)"
-            ),
         ),
         ("source-record-unreadable", Naming("{data}/source.json", REASONS[DENIED])),
     ),
@@ -1068,18 +997,10 @@ def break_manifest(course: Path, how: str) -> None:
         pytest.param(
             "entry-without-file",
             Naming("{manifest}", "file"),
-            marks=BUG(
-                "exercises.load_catalog indexes entry['file'] unguarded: a manifest entry "
-                "without it is a KeyError traceback"
-            ),
         ),
         pytest.param(
             "number-not-a-number",
             Naming("{manifest}", "number"),
-            marks=BUG(
-                "exercises.load_catalog calls int(entry['number']) unguarded: a ValueError "
-                "traceback"
-            ),
         ),
     ),
 )
@@ -1104,21 +1025,13 @@ def test_exercises_list_with_an_unreadable_exercise_file(
     assert_unchanged(before, snapshot(workspace))
 
 
-RESET_BUG = BUG(
-    "exercises.reset lets OSErrors through to the generic fallback of cli.friendly_errors, "
-    "which names no file on a full disk (write(2) gives none) and a hidden temporary file "
-    "(.ex03_labels.*.part.*) when the folder is read-only or the exercise is a folder; reset "
-    "should raise an ExerciseError naming the exercise's file and the reason"
-)
-
-
 @pytest.mark.parametrize(
     ("how", "reason"),
     table(
-        pytest.param("full-disk", REASONS[FULL_DISK], marks=RESET_BUG),
-        pytest.param("read-only", REASONS[DENIED], marks=RESET_BUG),
+        pytest.param("full-disk", REASONS[FULL_DISK]),
+        pytest.param("read-only", REASONS[DENIED]),
         ("unreadable", REASONS[DENIED]),
-        pytest.param("is-a-folder", os.strerror(errno.EISDIR), marks=RESET_BUG),
+        pytest.param("is-a-folder", os.strerror(errno.EISDIR)),
     ),
 )
 @pytest.mark.parametrize("which", ["reset 3", "reset --all"])
@@ -1154,13 +1067,8 @@ def test_exercises_reset_that_cannot_read_or_write(
         pytest.param(
             "full-disk",
             REASONS[FULL_DISK],
-            marks=BUG(
-                "exercises.save_progress (hint, check) lets the OSError through to the generic "
-                "fallback, which names no file on a full disk: 'No space left on device; free "
-                "some disk space and try again.'; wrap it in an ExerciseError naming progress.json"
-            ),
         ),
-        ("state-folder-is-a-file", os.strerror(errno.EEXIST)),
+        ("state-folder-is-a-file", "is a file, not a folder"),
     ),
 )
 def test_exercises_hint_that_cannot_save_progress(

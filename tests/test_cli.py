@@ -65,7 +65,7 @@ def test_list_with_no_match_says_so():
         (["reference", "--epochs", "0"], "The 'epochs' option must be an int >= 1. Got 0 instead."),
         (
             ["reference", "--batch-size", "0"],
-            "The 'batch_size' option must be an int >= 1. Got 0 instead.",
+            "The 'batch_size' option must be an int >= 1 and <= 60000. Got 0 instead.",
         ),
         (
             ["reference", "--validation-split", "0"],

@@ -18,15 +18,22 @@ from mnist_lab.recipes import Recipe
 from mnist_lab.registry import model_info
 from mnist_lab.training import TrainConfig, prepare, train
 
-RUN_FILES = ["config.json", "curves.png", "history.json", "metrics.json", "model.keras", "state.json"]
+RUN_FILES = [
+    "config.json",
+    "curves.png",
+    "history.json",
+    "metrics.json",
+    "model.keras",
+    "state.json",
+]
 
 # Each option with a value outside its range and the exact message that says so.
 BAD_OPTIONS = [
     ("epochs", 0, "The 'epochs' option must be an int >= 1. Got 0 instead."),
     ("epochs", 2.5, "The 'epochs' option must be an int >= 1. Got 2.5 instead."),
     ("epochs", True, "The 'epochs' option must be an int >= 1. Got True instead."),
-    ("batch_size", 0, "The 'batch_size' option must be an int >= 1. Got 0 instead."),
-    ("seed", -1, "The 'seed' option must be an int >= 0. Got -1 instead."),
+    ("batch_size", 0, "The 'batch_size' option must be an int >= 1 and <= 60000. Got 0 instead."),
+    ("seed", -1, "The 'seed' option must be an int >= 0 and <= 4294967295. Got -1 instead."),
     *[
         (
             "validation_split",
