@@ -253,10 +253,19 @@ def train(
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
+    model = _build(config)  # a model that breaks the contract fails here, before any run folder
     run = runs.create_run(config.out, config.model)
     run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
     run.set_state(runs.RUNNING, 0, config.epochs)
-    return _fit(run, config, recipe, prepared, [], verbose=verbose, callbacks=callbacks)
+    return _fit(run, config, recipe, prepared, model, [], verbose=verbose, callbacks=callbacks)
+
+
+def _build(config: TrainConfig) -> Any:
+    """The model with its seeded initial weights (a resumed run then loads its checkpoint)."""
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    return registry.create_model(config.model)
 
 
 def resume(
@@ -292,7 +301,8 @@ def resume(
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
-    return _fit(run, config, recipe, prepared, history, verbose=verbose, callbacks=callbacks)
+    model = _build(config)
+    return _fit(run, config, recipe, prepared, model, history, verbose=verbose, callbacks=callbacks)
 
 
 def _fit(
@@ -300,14 +310,13 @@ def _fit(
     config: TrainConfig,
     recipe: Recipe,
     prepared: PreparedData,
+    model: Any,
     history: list[dict[str, float]],
     *,
     verbose: int | str,
     callbacks: Sequence[Any],
 ) -> runs.Run:
     """Fit (from the run's checkpoint, if it has one), evaluate, and complete the run folder."""
-    import keras
-
     try:
         lock = FileLock(run.path / ".lock", timeout=0)
         lock.acquire()
@@ -318,8 +327,6 @@ def _fit(
     completed = False
     try:
         with interrupts.stop_signals():
-            keras.utils.set_random_seed(config.seed)
-            model = registry.create_model(config.model)
             steps_per_epoch = math.ceil(len(prepared.x_train) / config.batch_size)
             compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
             if recipe.augmentation.enabled:

@@ -152,6 +152,19 @@ def test_contract_violations_name_the_model_and_its_file(clean_registry, builder
     assert "test_registry.py" in str(caught.value)
 
 
+def test_a_model_that_breaks_the_contract_is_rejected_before_any_run(
+    clean_registry, tmp_path, mnist
+):
+    """`train` stops at the contract with one error, and leaves no run folder behind."""
+    from mnist_lab.training import TrainConfig, train
+
+    clean_registry.register_model("two-outputs")(lambda: tiny_model(outputs=2))
+    config = TrainConfig(model="two-outputs", epochs=1, limit=256, out=str(tmp_path / "runs"))
+    with pytest.raises(ModelContractError, match=r"^The model 'two-outputs' \(defined in "):
+        train(config, dataset=mnist, verbose=0)
+    assert not (tmp_path / "runs").exists()
+
+
 STUDENT_FILE = """
 import keras
 from mnist_lab import register_model
