@@ -203,7 +203,7 @@ def _report_run(run) -> None:
 
 def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
     """`train --resume RUN`: the run's own options only, and nothing changed if it is complete."""
-    from mnist_lab.runs import COMPLETED, open_run
+    from mnist_lab.runs import COMPLETED, METRICS, open_run
     from mnist_lab.training import resume
 
     given = [
@@ -218,7 +218,7 @@ def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
     run = open_run(path)
     state, config = run.state, run.config
     if state["state"] == COMPLETED:
-        accuracy = run.metrics["test_accuracy"] if (run.path / "metrics.json").is_file() else None
+        accuracy = run.metrics["test_accuracy"] if (run.path / METRICS).is_file() else None
         score = f", test accuracy {accuracy:.2%}" if accuracy is not None else ""
         typer.echo(
             f"{run.path} is already complete ({state['epochs_done']} of {config['epochs']} "

@@ -38,7 +38,8 @@ class Recipe:
     `optimizer=None` keeps the model's own compile settings (or, for an uncompiled model, the
     classic Adam at 1e-3). With `schedule="cosine"` the learning rate warms up linearly from a
     tenth of `learning_rate` for `warmup` of the steps, then follows a cosine down to zero: the
-    one-cycle shape that trains small nets fastest.
+    one-cycle shape that trains small nets fastest. `precise_batch_norm` re-estimates the
+    batch-norm statistics on training images after the last epoch (see `precise_bn`).
     """
 
     epochs: int = 5
@@ -50,6 +51,7 @@ class Recipe:
     warmup: float = 0.0
     label_smoothing: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
+    precise_batch_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
@@ -88,4 +90,6 @@ class Recipe:
             parts.append(f"label smoothing {self.label_smoothing:g}")
         if self.augmentation.enabled:
             parts.append("augmented")
+        if self.precise_batch_norm:
+            parts.append("precise BN")
         return ", ".join(parts)

@@ -50,6 +50,19 @@ def quick_config(out: Path, epochs: int = 3) -> TrainConfig:
     return TrainConfig(model="reference", epochs=epochs, limit=1024, out=str(out), seed=2)
 
 
+def interrupted_run(out: Path, mnist, epochs: int, stop_at: int) -> Path:
+    """The folder of a quick run stopped, as by Ctrl-C, when epoch `stop_at` (0-based) begins."""
+    with pytest.raises(TrainingInterrupted):
+        train(
+            quick_config(out, epochs=epochs),
+            dataset=mnist,
+            verbose=0,
+            callbacks=[stop_at_epoch(stop_at, KeyboardInterrupt())],
+        )
+    (folder,) = out.iterdir()
+    return folder
+
+
 # --- in-process stops -----------------------------------------------------------------------
 
 
@@ -180,14 +193,7 @@ def test_a_full_disk_mid_run_fails_in_one_line_and_the_run_resumes(tmp_path, mon
 
 def test_a_damaged_checkpoint_falls_back_to_the_epoch_before(tmp_path, mnist):
     """Keras keeps the previous checkpoint too; the history follows the one restored."""
-    with pytest.raises(TrainingInterrupted):
-        train(
-            quick_config(tmp_path, epochs=3),
-            dataset=mnist,
-            verbose=0,
-            callbacks=[stop_at_epoch(2, KeyboardInterrupt())],
-        )
-    (folder,) = tmp_path.iterdir()
+    folder = interrupted_run(tmp_path, mnist, epochs=3, stop_at=2)
     weights = folder / "checkpoint" / "latest.weights.h5"
     weights.write_bytes(weights.read_bytes()[:1000])  # as if the laptop died mid-save
     run = resume(folder, dataset=mnist, verbose=0)
@@ -196,14 +202,7 @@ def test_a_damaged_checkpoint_falls_back_to_the_epoch_before(tmp_path, mnist):
 
 
 def test_a_run_in_training_elsewhere_is_not_resumed(tmp_path, mnist):
-    with pytest.raises(TrainingInterrupted):
-        train(
-            quick_config(tmp_path, epochs=2),
-            dataset=mnist,
-            verbose=0,
-            callbacks=[stop_at_epoch(1, KeyboardInterrupt())],
-        )
-    (folder,) = tmp_path.iterdir()
+    folder = interrupted_run(tmp_path, mnist, epochs=2, stop_at=1)
     with FileLock(folder / ".lock"):  # as a second mnist-lab process would hold it
         before = snapshot(folder)
         with pytest.raises(RunError, match="is being trained by another mnist-lab process"):
@@ -212,14 +211,7 @@ def test_a_run_in_training_elsewhere_is_not_resumed(tmp_path, mnist):
 
 
 def test_a_changed_recipe_refuses_to_resume(tmp_path, mnist):
-    with pytest.raises(TrainingInterrupted):
-        train(
-            quick_config(tmp_path, epochs=2),
-            dataset=mnist,
-            verbose=0,
-            callbacks=[stop_at_epoch(1, KeyboardInterrupt())],
-        )
-    (folder,) = tmp_path.iterdir()
+    folder = interrupted_run(tmp_path, mnist, epochs=2, stop_at=1)
     config = json.loads((folder / "config.json").read_text())
     config["recipe"]["learning_rate"] = 0.5
     (folder / "config.json").write_text(json.dumps(config))
