@@ -145,8 +145,8 @@ def open_run(path: str | Path) -> Run:
 def list_runs(out: str | Path = "runs") -> list[dict[str, Any]]:
     """One summary per run folder in `out`, oldest first: model, state, epochs and test accuracy.
 
-    A folder that is not a run, or whose files cannot be read, is listed as unreadable rather
-    than hiding the others.
+    Folders without a config.json are not runs and are skipped; a run whose files cannot be
+    read is listed as unreadable rather than hiding the others.
     """
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
