@@ -24,6 +24,7 @@ from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
 from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.markdown import markdown_table
 from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve, train
 
 LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME = (
@@ -300,10 +301,11 @@ def _describe_config(config: dict[str, Any]) -> str:
 
 
 def _markdown(result: Benchmark) -> str:
-    def line(cells: Iterable[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    rule = ["---:" if justify == "right" else "---" for _, justify in LEADERBOARD_COLUMNS]
+    table = markdown_table(
+        [title for title, _ in LEADERBOARD_COLUMNS],
+        "".join("r" if justify == "right" else "l" for _, justify in LEADERBOARD_COLUMNS),
+        format_leaderboard(result.rows),
+    )
     return "\n".join(
         [
             f"# Benchmark {result.path.name}",
@@ -311,10 +313,7 @@ def _markdown(result: Benchmark) -> str:
             f"{_describe_config(result.config)} Images/s: prediction at batch "
             f"{INFERENCE_BATCH}; latency: median of {LATENCY_CALLS} calls on one image.",
             "",
-            line(title for title, _ in LEADERBOARD_COLUMNS),
-            line(rule),
-            *(line(cells) for cells in format_leaderboard(result.rows)),
-            "",
+            table,
             f"Machine: {describe_machine(result.machine)}.",
             "",
         ]

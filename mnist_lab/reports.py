@@ -35,20 +35,8 @@ def load_run_model(run_path: str | Path) -> Any:
         what = "is a file" if path.exists() else "does not exist"
         raise RunError(f"{path} is not a run folder: it {what}; {RUN_HINT}.")
     model_path = path / runs.MODEL
-    state = runs.Run(path).state if (path / runs.STATE).is_file() else None
-    if not model_path.is_file() and state is not None and state["state"] != runs.COMPLETED:
-        raise RunError(
-            f"{path} has no {runs.MODEL} yet: its training is {state['state']} after "
-            f"{state['epochs_done']} of {state['epochs']} epochs; finish it with "
-            f"'mnist-lab train --resume {path}'."
-        )
-    if not model_path.is_file() and state is not None:
-        raise RunError(
-            f"{model_path} is missing (the run completed, but the file was moved or deleted); "
-            f"train the model again with 'mnist-lab train {runs.Run(path).config['model']}'."
-        )
     if not model_path.is_file():
-        raise RunError(f"{path} is not a run folder: it has no {runs.MODEL}; {RUN_HINT}.")
+        raise RunError(_why_no_model(runs.Run(path)))
     try:
         model_path.open("rb").close()  # Keras would call a file it may not open "not found"
     except OSError as error:
@@ -71,6 +59,24 @@ def load_run_model(run_path: str | Path) -> Any:
             f"{model_path} is not a readable Keras model ({first_line(error)}); "
             "train the run again with 'mnist-lab train'."
         ) from None
+
+
+def _why_no_model(run: runs.Run) -> str:
+    """Why a folder has no model.keras, and what to do: finish the run, train again, or look
+    elsewhere (it is not a run)."""
+    if not (run.path / runs.STATE).is_file():
+        return f"{run.path} is not a run folder: it has no {runs.MODEL}; {RUN_HINT}."
+    state = run.state
+    if state["state"] != runs.COMPLETED:
+        return (
+            f"{run.path} has no {runs.MODEL} yet: its training is {state['state']} after "
+            f"{state['epochs_done']} of {state['epochs']} epochs; finish it with "
+            f"'mnist-lab train --resume {run.path}'."
+        )
+    return (
+        f"{run.path / runs.MODEL} is missing (the run completed, but the file was moved or "
+        f"deleted); train the model again with 'mnist-lab train {run.config['model']}'."
+    )
 
 
 def _predict(model: Any, digits: np.ndarray) -> np.ndarray:

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.course.site_tables import markdown_table
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.markdown import markdown_table
 
 OUT = Path("docs/assets/generated")
 COMMAND = "make docs-assets"

@@ -12,20 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
-def _escape(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: Sequence[str], align: str, rows: Sequence[Sequence[str]]) -> str:
-    """A markdown table; `align` holds one "l" or "r" per column."""
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(_escape(cell) for cell in cells) + " |"
-
-    rule = ["---:" if side == "r" else "---" for side in align]
-    return "\n".join([line(header), line(rule), *(line(row) for row in rows)]) + "\n"
-
+from mnist_lab.markdown import markdown_table
 
 # --- the zoo ----------------------------------------------------------------------------------
 

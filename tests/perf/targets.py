@@ -29,6 +29,7 @@ import numpy as np
 from mnist_lab.backend import start_tensorflow
 from mnist_lab.benchmark import describe_machine, machine_info
 from mnist_lab.data import load_mnist
+from mnist_lab.markdown import markdown_table
 from mnist_lab.registry import create_model
 from mnist_lab.training import TrainConfig, prepare, train
 
@@ -234,10 +235,7 @@ def markdown(results: dict) -> str:
             )
         )
     lines = [
-        "| target | goal | measured |",
-        "| --- | --- | --- |",
-        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
-        "",
+        markdown_table(["target", "goal", "measured"], "lll", rows),
         f"Measured by `make bench` on {results['date'][:10]}; machine: "
         f"{describe_machine(results['machine'])}.",
         "",
