@@ -58,7 +58,7 @@ def test_same_seed_gives_same_initial_weights(name):
         np.testing.assert_array_equal(first, second)
 
 
-def test_reference_is_the_classic_cnn_layer_for_layer(built):
+def test_reference_is_the_seed_cnn_layer_for_layer(built):
     model = built["reference"]
     layers = [
         (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
@@ -80,6 +80,35 @@ def test_reference_is_the_classic_cnn_layer_for_layer(built):
     assert activations == ["relu", "relu", "relu", "softmax"]
     assert [layer.kernel_size for layer in model.layers[::2][:2]] == [(3, 3), (3, 3)]
     assert [layer.pool_size for layer in model.layers[1:4:2]] == [(2, 2), (2, 2)]
+
+
+def test_keras_convnet_is_keras_ios_mnist_convnet_layer_for_layer(built):
+    """keras-io's examples/vision/mnist_convnet.py: no dense hidden layer, dropout 0.5."""
+    model = built["keras-convnet"]
+    layers = [
+        (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers
+    ]
+    assert layers == [
+        ("Conv2D", (26, 26, 32), 320),
+        ("MaxPooling2D", (13, 13, 32), 0),
+        ("Conv2D", (11, 11, 64), 18_496),
+        ("MaxPooling2D", (5, 5, 64), 0),
+        ("Flatten", (1600,), 0),
+        ("Dropout", (1600,), 0),
+        ("Dense", (10,), 16_010),
+    ]
+    assert model.count_params() == 34_826
+    convolutions, dropout, dense = model.layers[0:3:2], model.layers[5], model.layers[6]
+    assert [layer.kernel_size for layer in convolutions] == [(3, 3), (3, 3)]
+    assert [layer.activation.__name__ for layer in convolutions] == ["relu", "relu"]
+    assert [layer.pool_size for layer in model.layers[1:4:2]] == [(2, 2), (2, 2)]
+    assert dropout.rate == 0.5
+    assert dense.activation.__name__ == "softmax"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)  # Adam's default
+    recipe = model_info("keras-convnet").recipe
+    assert (recipe.epochs, recipe.batch_size, recipe.optimizer) == (15, 128, None)
 
 
 def test_reference_is_compiled_like_the_classic_project(built, mnist):
