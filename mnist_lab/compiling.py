@@ -43,16 +43,21 @@ def learning_rate(recipe: Recipe, total_steps: int) -> Any:
 
 
 def compile_with_recipe(model: Any, recipe: Recipe, total_steps: int) -> Any:
-    """Compile `model` as its recipe says; a recipe that sets nothing keeps the model's own."""
+    """Compile `model` as its recipe says; a recipe that sets nothing keeps the model's own.
+
+    A recipe that sets only a learning rate or a weight decay gets Adam with them: the rate a
+    listing shows is the rate training uses.
+    """
     import keras
 
     if not recipe.compiles:
         return compile_if_needed(model)
     rate = learning_rate(recipe, total_steps)
+    decay = recipe.weight_decay or None  # Keras applies a decoupled decay when it is set
     optimizers = {
-        "adam": lambda: keras.optimizers.Adam(rate),
+        "adam": lambda: keras.optimizers.Adam(rate, weight_decay=decay),
         "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay),
-        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9, nesterov=True),
+        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay),
     }
     model.compile(
         optimizer=optimizers[recipe.optimizer or "adam"](),

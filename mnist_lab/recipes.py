@@ -6,6 +6,7 @@ overrides it. Pure data, no TensorFlow: listings and the CLI read recipes withou
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from mnist_lab.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
+DEFAULT_LEARNING_RATE = 1e-3  # the classic project's Adam
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,10 @@ class Augmentation:
 class Recipe:
     """Training defaults of one model.
 
-    `optimizer=None` keeps the model's own compile settings (or, for an uncompiled model, the
-    classic Adam at 1e-3). With `schedule="cosine"` the learning rate warms up linearly from a
+    A recipe that sets nothing about the optimization (no optimizer, the default learning rate,
+    no weight decay, a constant schedule, no label smoothing) keeps the model's own compile
+    settings (or, for an uncompiled model, the classic Adam at 1e-3); setting any of them
+    compiles the model from the recipe, with Adam when `optimizer` is None. With `schedule="cosine"` the learning rate warms up linearly from a
     tenth of `learning_rate` for `warmup` of the steps, then follows a cosine down to zero: the
     one-cycle shape that trains small nets fastest. `precise_batch_norm` re-estimates the
     batch-norm statistics on training images after the last epoch (see `precise_bn`).
@@ -45,7 +49,7 @@ class Recipe:
     epochs: int = 5
     batch_size: int = 128
     optimizer: str | None = None
-    learning_rate: float = 1e-3
+    learning_rate: float = DEFAULT_LEARNING_RATE
     weight_decay: float = 0.0
     schedule: str = "constant"
     warmup: float = 0.0
@@ -64,6 +68,14 @@ class Recipe:
                 f"The recipe's 'schedule' must be one of {', '.join(SCHEDULES)}. "
                 f"Got {self.schedule!r} instead."
             )
+        if not _is_number(self.learning_rate) or not 0 < self.learning_rate < math.inf:
+            raise ConfigError(
+                f"The recipe's 'learning_rate' must be a number > 0. Got {self.learning_rate!r}."
+            )
+        if not _is_number(self.weight_decay) or not 0 <= self.weight_decay < math.inf:
+            raise ConfigError(
+                f"The recipe's 'weight_decay' must be a number >= 0. Got {self.weight_decay!r}."
+            )
         if not 0 <= self.warmup < 1:
             raise ConfigError(f"The recipe's 'warmup' must be in [0, 1). Got {self.warmup!r}.")
         if not 0 <= self.label_smoothing < 1:
@@ -74,7 +86,13 @@ class Recipe:
     @property
     def compiles(self) -> bool:
         """Whether training compiles the model from this recipe (rather than keeping its own)."""
-        return self.optimizer is not None or self.schedule != "constant" or self.label_smoothing > 0
+        return (
+            self.optimizer is not None
+            or self.learning_rate != DEFAULT_LEARNING_RATE
+            or self.weight_decay > 0
+            or self.schedule != "constant"
+            or self.label_smoothing > 0
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +104,8 @@ class Recipe:
         if self.schedule != "constant":
             optimizer += f" {self.schedule}"
         parts.append(optimizer)
+        if self.weight_decay:
+            parts.append(f"weight decay {self.weight_decay:g}")
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
         if self.augmentation.enabled:
@@ -93,3 +113,7 @@ class Recipe:
         if self.precise_batch_norm:
             parts.append("precise BN")
         return ", ".join(parts)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

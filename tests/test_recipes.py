@@ -20,6 +20,9 @@ from mnist_lab.training import TrainConfig, _augmented_batches, prepare, train
         ({"schedule": "linear"}, "The recipe's 'schedule' must be one of constant, cosine."),
         ({"warmup": 1.0}, r"The recipe's 'warmup' must be in \[0, 1\). Got 1.0."),
         ({"label_smoothing": -0.1}, r"The recipe's 'label_smoothing' must be in \[0, 1\)."),
+        ({"learning_rate": 0}, "The recipe's 'learning_rate' must be a number > 0. Got 0."),
+        ({"learning_rate": "1e-3"}, "The recipe's 'learning_rate' must be a number > 0."),
+        ({"weight_decay": -1e-4}, "The recipe's 'weight_decay' must be a number >= 0."),
     ],
 )
 def test_recipe_rejects_unknown_settings(options, message):
@@ -54,6 +57,46 @@ def test_a_recipe_without_settings_keeps_the_builders_compile():
     model = create_model("reference")
     optimizer = model.optimizer
     assert compile_with_recipe(model, Recipe(epochs=3), total_steps=10).optimizer is optimizer
+
+
+@pytest.mark.parametrize(
+    ("recipe", "rate", "decay"),
+    [
+        (Recipe(learning_rate=0.05), 0.05, None),
+        (Recipe(weight_decay=1e-4), 1e-3, 1e-4),
+        (Recipe(learning_rate=3e-4, weight_decay=1e-3), 3e-4, 1e-3),
+    ],
+)
+def test_a_recipe_that_sets_only_a_rate_or_a_decay_compiles_adam_with_them(recipe, rate, decay):
+    assert recipe.compiles
+    model = compile_with_recipe(create_model("reference"), recipe, total_steps=10)
+    assert type(model.optimizer) is keras.optimizers.Adam
+    assert float(model.optimizer.learning_rate) == pytest.approx(rate)
+    assert model.optimizer.weight_decay == (None if decay is None else pytest.approx(decay))
+
+
+def test_summary_names_a_weight_decay():
+    assert (
+        Recipe(weight_decay=1e-4).summary()
+        == "5 epochs, batch 128, adam 0.001, weight decay 0.0001"
+    )
+
+
+def test_training_follows_a_recipe_that_sets_only_a_learning_rate(clean_registry, tmp_path, mnist):
+    """The rate `mnist-lab list` shows is the rate training uses: 50 wrecks it, 1e-3 trains."""
+    accuracies = {}
+    for rate in (50.0, 1e-3):
+        name = f"mlp-at-{rate:g}"
+        clean_registry.register_model(name, recipe=Recipe(epochs=2, learning_rate=rate))(
+            model_info("mlp").builder
+        )
+        config = TrainConfig(model=name, limit=3000, out=str(tmp_path), seed=0)
+        run = train(config, dataset=mnist, verbose=0)
+        saved = keras.saving.load_model(run.path / "model.keras")
+        assert float(saved.optimizer.learning_rate) == pytest.approx(rate)
+        accuracies[rate] = run.history[-1]["val_accuracy"]
+    assert accuracies[50.0] < 0.3  # chance is 0.1: the weights blew up
+    assert accuracies[1e-3] > 0.85
 
 
 def test_recipe_compiles_optimizer_and_label_smoothing():
