@@ -89,7 +89,8 @@ class Benchmark:
 def check_repeats(repeats: Any) -> None:
     """Reject a repeat count that is not a whole number of at least one, as TrainConfig does."""
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ConfigError(f"The 'repeats' option must be an int >= 1. Got {repeats!r} instead.")
+        message = f"The 'repeats' option must be an int >= 1. Got {repeats!r} instead."
+        raise ConfigError(message, option="repeats")
 
 
 def resolve_models(patterns: str | Iterable[str]) -> list[str]:

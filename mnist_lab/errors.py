@@ -59,7 +59,22 @@ class ModelContractError(MnistLabError):
 
 
 class ConfigError(MnistLabError, ValueError):
-    """A training option is out of its allowed range."""
+    """A training option is out of its allowed range.
+
+    `option` is the Python name of the option the message quotes (`'batch_size'`), so that a
+    front end which spells options its own way (the CLI's `--batch-size`) can say it as its user
+    types it, while Python callers read the name they passed.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+    def naming(self, spelling: str) -> str:
+        """The message with the quoted option named `spelling` instead of its Python name."""
+        if self.option is None:
+            return str(self)
+        return str(self).replace(f"'{self.option}'", f"'{spelling}'")
 
 
 class RunError(MnistLabError):

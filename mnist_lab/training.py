@@ -73,7 +73,8 @@ class TrainConfig:
         ):
             raise ConfigError(
                 "The 'validation_split' option must be a float in (0, 1), exclusive. "
-                f"Got {self.validation_split!r} instead."
+                f"Got {self.validation_split!r} instead.",
+                option="validation_split",
             )
         if self.limit is not None and self.batch_size is not None:
             rule = f"an int >= the batch size ({self.batch_size}) and <= {TRAIN_SIZE}"
@@ -86,7 +87,8 @@ class TrainConfig:
             which = "no image for validation" if held_out == 0 else "no image for training"
             raise ConfigError(
                 f"The 'validation_split' option leaves {which} out of {images:,} images; "
-                f"choose a split nearer 0.1. Got {self.validation_split!r} instead."
+                f"choose a split nearer 0.1. Got {self.validation_split!r} instead.",
+                option="validation_split",
             )
 
 
@@ -107,7 +109,8 @@ def _check_int(
     rule = rule or f"an int >= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
     if not ok or (maximum is not None and value > maximum):
-        raise ConfigError(f"The '{name}' option must be {rule}. Got {value!r} instead.")
+        message = f"The '{name}' option must be {rule}. Got {value!r} instead."
+        raise ConfigError(message, option=name)
 
 
 @dataclass(frozen=True)
