@@ -224,7 +224,7 @@ class LocalSource:
         if not path.exists():
             raise DataError(f"{path} does not exist; give a folder, an archive or an mnist.npz.")
         if path.is_dir():
-            npz = sorted(path.glob("*.npz"))
+            npz = sorted(child for child in path.glob("*.npz") if child.is_file())
             found = {
                 name: gunzip_if_needed(child.read_bytes(), str(child))
                 for child in sorted(path.rglob("*"))
@@ -233,6 +233,11 @@ class LocalSource:
             if not found and npz:
                 return _read_npz(npz[0].read_bytes(), name=str(npz[0]))
             return _complete(found, where=str(path))
+        if not path.is_file():  # a device, a pipe or a socket: reading it could never end
+            raise DataError(
+                f"{path} is not a regular file or a folder; give a folder, an archive or an "
+                "mnist.npz."
+            )
         if path.suffix == ".npz":
             return _read_npz(path.read_bytes(), name=str(path))
         if tarfile.is_tarfile(path) or zipfile.is_zipfile(path):
@@ -318,19 +323,27 @@ def _locked(folder: Path) -> Iterator[None]:
         yield
 
 
-def file_states(folder: Path) -> dict[str, str]:
-    """Each cached file's state: 'ok', 'missing', 'unreadable' or 'corrupt' (SHA-256 mismatch)."""
-    states = {}
+def file_report(folder: Path) -> dict[str, dict[str, str | None]]:
+    """Each cached file's state ('ok', 'missing', 'unreadable' or 'corrupt': a SHA-256
+    mismatch), the SHA-256 computed from the file on disk (None if it cannot be read) and the
+    original's."""
+    report: dict[str, dict[str, str | None]] = {}
     for name, digest in FILES.items():
         path = folder / name
-        if not path.is_file():
-            states[name] = "missing"
-            continue
-        try:
-            states[name] = "ok" if sha256_hex(path.read_bytes()) == digest else "corrupt"
-        except OSError:
-            states[name] = "unreadable"
-    return states
+        state, computed = "missing", None
+        if path.is_file():
+            try:
+                computed = sha256_hex(path.read_bytes())
+                state = "ok" if computed == digest else "corrupt"
+            except OSError:
+                state = "unreadable"
+        report[name] = {"state": state, "sha256": computed, "expected_sha256": digest}
+    return report
+
+
+def file_states(folder: Path) -> dict[str, str]:
+    """Each cached file's state: 'ok', 'missing', 'unreadable' or 'corrupt' (SHA-256 mismatch)."""
+    return {name: str(entry["state"]) for name, entry in file_report(folder).items()}
 
 
 def verify_cache(folder: str | Path | None = None) -> dict[str, str]:
@@ -431,16 +444,20 @@ def load_mnist(
     """Load MNIST as uint8 arrays: train (60000, 28, 28), test (10000, 28, 28), uint8 labels.
 
     Fetches on the first call (see `fetch_mnist`); every later call reads the cache and checks
-    each file's SHA-256, so a damaged cache is reported instead of being trained on.
+    each file's SHA-256 (once), so a damaged cache is reported instead of being trained on.
     """
     folder = data_dir(folder)
-    states = verify_cache(folder)
-    corrupt = [name for name, state in states.items() if state in ("corrupt", "unreadable")]
-    if corrupt:
-        _read_verified(folder / corrupt[0], FILES[corrupt[0]])  # raises with the fix
-    if any(state == "missing" for state in states.values()):
+    _require_folder(folder)
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    # Each present file is read and hashed once; a damaged one is reported, never trained on.
+    arrays = {
+        name: _read_verified(folder / name, digest)
+        for name, digest in FILES.items()
+        if name not in missing
+    }
+    if missing:
         fetch_mnist(folder, sources=sources)
-    arrays = {name: _read_verified(folder / name, digest) for name, digest in FILES.items()}
+        arrays.update({name: _read_verified(folder / name, FILES[name]) for name in missing})
     return MnistData(
         train=Split(arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]),
         test=Split(arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]),
@@ -448,9 +465,15 @@ def load_mnist(
 
 
 def data_info(folder: str | Path | None = None) -> dict:
-    """Where the cache is, where it came from, each file's digest and state, and class counts."""
+    """Where the cache is, where it came from, each file's state with the SHA-256 computed from it
+    and the original's, and the images per class."""
     folder = data_dir(folder)
-    states = verify_cache(folder)
+    _require_folder(folder)
+    files = file_report(folder) if folder.is_dir() else {}
+    files = files or {
+        name: {"state": "missing", "sha256": None, "expected_sha256": digest}
+        for name, digest in FILES.items()
+    }
     record_path = folder / SOURCE_RECORD
     try:
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}
@@ -464,10 +487,10 @@ def data_info(folder: str | Path | None = None) -> dict:
         "folder": str(folder),
         "source": record.get("source"),
         "fetched_at": record.get("fetched_at"),
-        "files": {name: {"sha256": FILES[name], "state": state} for name, state in states.items()},
+        "files": files,
         "class_counts": None,
     }
-    if all(state == "ok" for state in states.values()):
+    if all(entry["state"] == "ok" for entry in files.values()):
         labels = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
         info["class_counts"] = {
             split: np.bincount(read_idx(folder / name), minlength=10).tolist()

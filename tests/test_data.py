@@ -756,8 +756,47 @@ def test_data_info_on_a_valid_cache(cache):
     assert info["folder"] == str(cache)
     assert info["source"] is None
     assert info["fetched_at"] is None
-    assert info["files"] == {name: {"sha256": FILES[name], "state": "ok"} for name in FILES}
+    assert info["files"] == {
+        name: {"state": "ok", "sha256": FILES[name], "expected_sha256": FILES[name]}
+        for name in FILES
+    }
     assert info["class_counts"] == {"train": TRAIN_COUNTS, "test": TEST_COUNTS}
+
+
+def test_data_info_gives_the_hash_it_computed_beside_a_corrupt_file(cache):
+    """A corrupt file shows its own SHA-256, not the original's; the original's is beside it."""
+    flip_last_byte(cache / "t10k-labels-idx1-ubyte")
+    entry = data_info(cache)["files"]["t10k-labels-idx1-ubyte"]
+    computed = data.sha256_hex((cache / "t10k-labels-idx1-ubyte").read_bytes())
+    assert entry == {
+        "state": "corrupt",
+        "sha256": computed,
+        "expected_sha256": FILES["t10k-labels-idx1-ubyte"],
+    }
+    assert computed != FILES["t10k-labels-idx1-ubyte"]
+    (cache / "train-labels-idx1-ubyte").unlink()
+    assert data_info(cache)["files"]["train-labels-idx1-ubyte"]["sha256"] is None
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/null", "fifo"])
+def test_import_refuses_what_is_not_a_file_or_a_folder(tmp_path, special):
+    """An endless device or a named pipe is refused at once instead of being read forever."""
+    import os
+
+    if special == "fifo":
+        special = tmp_path / "mnist.npz"
+        os.mkfifo(special)
+    with pytest.raises(DataError, match=f"^{re.escape(str(special))} is not a regular file or"):
+        import_mnist(special, tmp_path / "cache")
+
+
+def test_load_mnist_hashes_each_file_once(cache, monkeypatch):
+    """Loading a valid cache reads and hashes each of the four files exactly once."""
+    hashed = []
+    original = data.sha256_hex
+    monkeypatch.setattr(data, "sha256_hex", lambda blob: hashed.append(len(blob)) or original(blob))
+    load_mnist(cache)
+    assert sorted(hashed) == sorted((cache / name).stat().st_size for name in FILES)
 
 
 def test_data_info_after_import(tmp_path, raw_folder):
