@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from docs_extra import require
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "your-own-model.md"
 BLOCK = re.compile(r'^```\w+ title="(?P<title>[^"]+)"\n(?P<code>.*?)^```$', re.M | re.S)
@@ -47,6 +48,7 @@ def test_the_exercise_file_example_registers_tiny_cnn(clean_registry, tmp_path, 
 def test_the_plugin_package_installs_and_registers_through_its_entry_point(
     clean_registry, tmp_path, monkeypatch
 ):
+    require("setuptools")  # pip builds the package with it (no build isolation, no index)
     project = tmp_path / "mnist-lab-tiny"
     for name, code in guide_files().items():
         if not name.startswith("exercises/"):
@@ -66,6 +68,7 @@ def test_the_plugin_package_installs_and_registers_through_its_entry_point(
     assert (target / "mnist_lab_tiny" / "__init__.py").is_file()
 
     monkeypatch.syspath_prepend(str(target))
+    (tmp_path / "no-student-files").mkdir()
     monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "no-student-files"))
     monkeypatch.delitem(sys.modules, "mnist_lab_tiny", raising=False)
     importlib.invalidate_caches()

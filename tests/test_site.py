@@ -3,8 +3,9 @@
 The build runs once per test session (`mkdocs build --strict`: a warning, a broken link or a
 missing generated number fails it). The browser tests serve the built site over HTTP (the search
 runs in a web worker, which file:// URLs do not allow) and drive the system's Chromium through
-Playwright. Without Chromium they are skipped with a line saying how to install it, except in CI,
-where .ci/run installs it and its absence is a failure.
+Playwright. Without the `docs` extra (mkdocs, its theme and plugins, Playwright) the whole module
+is skipped with one line naming the extra, and without Chromium the browser tests are skipped
+with a line saying how to install it; in CI, where .ci/run installs both, either is a failure.
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from docs_extra import in_ci, missing, reason
 
 pytestmark = pytest.mark.site
+
+# What `mkdocs build` and the browser tests import: mkdocs, the material theme, mkdocstrings
+# (with its python handler), and Playwright.
+DOCS_MODULES = ("mkdocs", "material", "mkdocstrings_handlers.python", "playwright")
+MISSING = missing(*DOCS_MODULES)
+if MISSING and not in_ci():
+    pytest.skip(reason(MISSING), allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -37,11 +46,18 @@ INSTALL_CHROMIUM = (
 GENERATED = ROOT / "docs" / "assets" / "generated"
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(why: str) -> None:
     """Skip on a student's laptop; fail in CI, where .ci/run installs what is missing."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must have it: .ci/run installs it)")
-    pytest.skip(reason)
+    if in_ci():
+        pytest.fail(f"{why} (CI must have it: .ci/run installs it)")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_extra_installed() -> None:
+    """In CI the module is not skipped: every test of it fails with the skip's line instead."""
+    if MISSING:
+        pytest.fail(reason(MISSING), pytrace=False)
 
 
 # --- building and serving ---------------------------------------------------------------------
@@ -89,10 +105,8 @@ def site_url(built_site: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """The system's Chromium, headless, through Playwright (no browser is downloaded)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright not installed: pip install -e '.[dev,docs]' (or make test)")
+    from playwright.sync_api import sync_playwright
+
     executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
     if executable is None:
         _unavailable(f"chromium not found: {INSTALL_CHROMIUM}")
