@@ -5,11 +5,14 @@ giving (N, 10) class probabilities. `@register_model` records it with its metada
 training and the tests all go through `create_model`. Models are found in three places, the first
 time the registry is asked for one: the built-in zoo (`mnist_lab.models`), installed packages
 that declare an entry point in the group `mnist_lab.models`, and `*.py` files under the project's
-`exercises/` folder (or the folders in $MNIST_LAB_PLUGINS).
+`exercises/` folder (or the folders and files in $MNIST_LAB_PLUGINS). A student's file is
+imported only if its source calls `register_model`: an unfinished exercise or a scratch script
+is never executed by a listing or a training.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import contextvars
 import difflib
@@ -133,7 +136,8 @@ def _loading(source: str) -> Iterator[None]:
 
 
 def plugin_folders() -> list[Path]:
-    """Folders whose `*.py` files may register models: $MNIST_LAB_PLUGINS, else exercises/."""
+    """Where `*.py` files may register models: $MNIST_LAB_PLUGINS (folders or .py files, joined
+    by the path separator), else the project's exercises/."""
     configured = os.environ.get(PLUGINS_ENV)
     if configured:
         return [Path(part).expanduser() for part in configured.split(os.pathsep) if part]
@@ -177,17 +181,54 @@ def _load_entry_points() -> None:
             )
 
 
+def registers_a_model(source: bytes) -> bool:
+    """Whether Python `source` names `register_model` (a call, a decorator or an import).
+
+    A file that cannot be parsed counts if the name appears in it at all, so that its syntax
+    error is reported rather than the file silently skipped.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return b"register_model" in source
+    return any(
+        (isinstance(node, ast.Name) and node.id == "register_model")
+        or (isinstance(node, ast.Attribute) and node.attr == "register_model")
+        or (isinstance(node, ast.alias) and node.name == "register_model")
+        for node in ast.walk(tree)
+    )
+
+
+def _plugin_files(location: Path) -> Iterator[Path]:
+    """The candidate `.py` files of one $MNIST_LAB_PLUGINS entry; what is wrong with it is
+    recorded as broken, in one line."""
+    if location.is_file() and location.suffix == ".py":
+        yield location
+        return
+    if not location.is_dir():
+        what = "no such file or folder" if not location.exists() else "not a folder or a .py file"
+        _BROKEN[str(location)] = (
+            f"{what}; ${PLUGINS_ENV} lists folders of model files (or .py files), "
+            f"separated by '{os.pathsep}'"
+        )
+        return
+    for path in sorted(location.rglob("*.py")):
+        inside = path.relative_to(location).parts[:-1]
+        if path.name.startswith(("_", "test_")) or path.name == "conftest.py":
+            continue
+        if any(part in ("tests", "__pycache__") or part.startswith(".") for part in inside):
+            continue
+        yield path
+
+
 def _load_plugin_folders() -> None:
-    for folder in plugin_folders():
-        for path in sorted(folder.rglob("*.py")):
-            inside = path.relative_to(folder).parts[:-1]
-            if path.name.startswith(("_", "test_")) or path.name == "conftest.py":
-                continue
-            if any(part in ("tests", "__pycache__") or part.startswith(".") for part in inside):
-                continue
+    for location in plugin_folders():
+        for path in _plugin_files(location):
             try:
+                if not registers_a_model(path.read_bytes()):
+                    continue  # a scratch file or an unfinished exercise: never executed
                 load_file(path)
-            except Exception as error:  # a broken student file must not break the others
+            except (Exception, SystemExit) as error:  # one broken file never breaks the others
                 _BROKEN[str(path)] = first_line(error, with_type=True)
 
 

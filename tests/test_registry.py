@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import keras
 import pytest
@@ -178,7 +179,12 @@ def student_net():
 
 def test_discovers_student_files_in_plugin_folders(clean_registry, tmp_path, monkeypatch):
     (tmp_path / "my_model.py").write_text(STUDENT_FILE)
-    (tmp_path / "broken.py").write_text("import no_such_module_here\n")
+    (tmp_path / "broken.py").write_text(
+        "import no_such_module_here\nfrom mnist_lab import register_model\n"
+    )
+    (tmp_path / "exits.py").write_text(
+        "import sys\nfrom mnist_lab import register_model\nsys.exit('not today')\n"
+    )
     (tmp_path / "_private.py").write_text("raise SystemExit('private files are not loaded')\n")
     monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path))
     clean_registry.discover(force=True)
@@ -187,7 +193,8 @@ def test_discovers_student_files_in_plugin_folders(clean_registry, tmp_path, mon
     assert (spec.source, spec.description, spec.tags) == ("exercise", "My first CNN", ("mine",))
     assert spec.origin.startswith(str(tmp_path / "my_model.py"))
     assert clean_registry.broken_plugins() == {
-        str(tmp_path / "broken.py"): "ModuleNotFoundError: No module named 'no_such_module_here'"
+        str(tmp_path / "broken.py"): "ModuleNotFoundError: No module named 'no_such_module_here'",
+        str(tmp_path / "exits.py"): "SystemExit: not today",
     }
     assert clean_registry.create_model("student-net").count_params() == 7850
     assert clean_registry.create_model("reference").count_params() == 225_034
@@ -218,7 +225,8 @@ def test_discovers_entry_point_packages(clean_registry, tmp_path, monkeypatch):
         "[mnist_lab.models]\nzoo = fake_zoo_plugin\nbad = fake_zoo_missing_module\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "no-such-folder"))
+    (tmp_path / "no-student-files").mkdir()
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "no-student-files"))
     clean_registry.discover(force=True)
 
     assert clean_registry.model_info("plugin-net").source == "plugin"
@@ -278,7 +286,9 @@ def test_a_broken_exercise_file_leaves_the_other_models_trainable(
 
     plugins = tmp_path / "exercises"
     plugins.mkdir()
-    (plugins / "ex09_unfinished.py").write_text("def oops(:\n    pass\n")
+    (plugins / "ex09_unfinished.py").write_text(
+        "from mnist_lab import register_model\ndef oops(:\n    pass\n"
+    )
     monkeypatch.setenv("MNIST_LAB_PLUGINS", str(plugins))
     monkeypatch.setattr(clean_registry, "_discovered", False)  # discover the folder above
     runner = CliRunner()
@@ -296,3 +306,66 @@ def test_a_broken_exercise_file_leaves_the_other_models_trainable(
     assert trained.exit_code == 0, trained.output
     (run,) = out.iterdir()
     assert json.loads((run / "state.json").read_text())["state"] == "completed"
+
+
+SCRATCH_FILE = """
+from pathlib import Path
+
+Path(__file__).with_name("ran.txt").write_text("executed")
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        SCRATCH_FILE,
+        SCRATCH_FILE + "# I will call register_model later\n",
+        SCRATCH_FILE + "NOTE = 'register_model is for later'\n",
+        "def unfinished(:\n",
+    ],
+)
+def test_discovery_never_executes_a_file_that_registers_no_model(
+    clean_registry, tmp_path, monkeypatch, source
+):
+    """A scratch experiment or an unfinished exercise is neither run nor listed as broken."""
+    (tmp_path / "scratch.py").write_text(source)
+    (tmp_path / "my_model.py").write_text(STUDENT_FILE)
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path))
+    clean_registry.discover(force=True)
+    assert not (tmp_path / "ran.txt").exists()
+    assert clean_registry.broken_plugins() == {}
+    assert "student-net" in clean_registry.list_models()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from mnist_lab import register_model\n",
+        "import mnist_lab\n\n@mnist_lab.register_model('x')\ndef x(): ...\n",
+        "from mnist_lab import register_model as rm\n",
+        "register_model = None\ndef broken(:\n",
+    ],
+)
+def test_registers_a_model_recognizes_every_spelling(source):
+    from mnist_lab.registry import registers_a_model
+
+    assert registers_a_model(source.encode())
+
+
+def test_a_plugin_path_that_is_a_file_or_missing_is_reported(clean_registry, tmp_path, monkeypatch):
+    """$MNIST_LAB_PLUGINS=/etc/passwd says, in one line, that it wants folders or .py files."""
+    single = tmp_path / "single.py"
+    single.write_text(STUDENT_FILE)
+    text = tmp_path / "passwd"
+    text.write_text("root:x:0:0\n")
+    missing = tmp_path / "nowhere"
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", os.pathsep.join(map(str, (single, text, missing))))
+    clean_registry.discover(force=True)
+    assert "student-net" in clean_registry.list_models()
+    broken = clean_registry.broken_plugins()
+    assert broken == {
+        str(text): "not a folder or a .py file; $MNIST_LAB_PLUGINS lists folders of "
+        f"model files (or .py files), separated by '{os.pathsep}'",
+        str(missing): "no such file or folder; $MNIST_LAB_PLUGINS lists folders of model "
+        f"files (or .py files), separated by '{os.pathsep}'",
+    }
