@@ -3,11 +3,14 @@
 MNIST digits are white on black, scaled so that the longer side of the digit is 20 pixels (with
 antialiasing), and placed in a 28x28 field so that their center of mass is at the center.
 A model trained on MNIST only recognizes digits prepared the same way, so a photo or a drawing
-goes through the same steps: grayscale, polarity, crop, fit 20x20, center of mass to (14, 14).
+goes through the same steps: grayscale, polarity, background removal (lighting that changes
+across the paper included), crop, fit 20x20, center of mass to (14, 14).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,8 @@ CENTER = 14.0  # where MNIST puts the center of mass (row and column, in pixel i
 INK_THRESHOLD = 0.2  # a pixel is ink if it is at least this share of the brightest one
 MIN_CONTRAST = 0.1  # below this (on a 0..1 scale) the image is taken as blank
 FORMATS = "PNG or JPEG"
+MAX_PIXELS = 64_000_000  # 8000 x 8000: far above any camera's digit, far below a memory bomb
+WORKING_SIDE = 1024  # larger pictures are shrunk to this longer side before any arithmetic
 
 
 def _as_unit_float(gray: np.ndarray) -> np.ndarray:
@@ -52,16 +57,41 @@ def _border(image: np.ndarray) -> np.ndarray:
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
 
 
+def _background(image: np.ndarray) -> np.ndarray:
+    """The paper's brightness at every pixel: a plane fitted to the frame's pixels.
+
+    A desk lamp or a window lights a sheet unevenly, from one side to the other; a plane
+    follows that, where one level for the whole sheet would leave its darker side as ink. The
+    fit is done twice, the second time without the frame pixels the first left far above it
+    (a stroke touching the edge).
+    """
+    height, width = image.shape
+    rows, cols = np.indices(image.shape)
+    frame = np.zeros(image.shape, dtype=bool)
+    frame[[0, -1], :] = frame[:, [0, -1]] = True
+    design = np.stack([np.ones(frame.sum()), rows[frame], cols[frame]], axis=1)
+    values = image[frame]
+    keep = np.ones(len(values), dtype=bool)
+    for _ in range(2):
+        coefficients = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        residuals = values - design @ coefficients
+        keep = residuals <= np.quantile(residuals, 0.8) + 1e-9
+    return coefficients[0] + coefficients[1] * rows + coefficients[2] * cols
+
+
 def _ink(gray: np.ndarray, name: str) -> np.ndarray:
     """White-on-black ink in [0, 1] with the background at 0, or ImageError if there is none."""
     image = _as_unit_float(gray)
     border = _border(image)
     # Drawings are mostly dark ink on white paper: a bright frame means the digit is dark.
     if np.median(border) > (image.min() + image.max()) / 2:
-        image = 1.0 - image
-        border = 1.0 - border
-    # Gray paper or a dim screen: the background level becomes black.
-    ink = np.clip(image - np.median(border), 0.0, None)
+        # Paper reflects the light that falls on it, and so does ink: dividing by the paper's
+        # brightness makes unevenly lit paper white everywhere and the ink equally dark.
+        paper = 1.0 - _background(1.0 - image)
+        ink = 1.0 - image / np.clip(paper, 1e-3, None)
+    else:  # a light digit on a dark ground (a screen, chalk): what glows above the ground
+        ink = image - _background(image)
+    ink = np.clip(ink, 0.0, None)
     if ink.max() < MIN_CONTRAST:
         raise ImageError(
             f"{name} contains no digit: it is blank (no pixel stands out from the background); "
@@ -139,6 +169,41 @@ def _grayscale(image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def _check_size(image, path: Path) -> None:
+    """Refuse a picture whose pixel count could exhaust memory once decoded (a PNG "bomb")."""
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"Cannot read {path}: it is {width:,} x {height:,} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000} megapixels a digit needs; crop or shrink it first."
+        )
+
+
+@contextlib.contextmanager
+def _own_size_check() -> Iterator[None]:
+    """Pillow's own bomb guard warns, or fails with a message about DOS attacks; `_check_size`
+    says it in a student's words instead, at a lower limit."""
+    from PIL import Image
+
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _shrunk(image):
+    """The picture with its longer side at most WORKING_SIDE: the digit ends up 20 pixels tall,
+    so more detail only costs memory and time."""
+    from PIL import Image
+
+    if max(image.size) <= WORKING_SIDE:
+        return image
+    scale = WORKING_SIDE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
+
+
 def load_digit(path: str | Path) -> np.ndarray:
     """Read a PNG or JPEG of one digit (any size or mode) as a uint8 (28, 28) MNIST-style digit."""
     from PIL import Image, UnidentifiedImageError
@@ -152,9 +217,11 @@ def load_digit(path: str | Path) -> np.ndarray:
     except OSError as error:
         raise ImageError(f"Cannot read {path} ({error.strerror or error}).") from None
     try:
-        with Image.open(path) as image:
+        with _own_size_check(), Image.open(path) as image:
+            _check_size(image, path)  # from the header, before a single pixel is decoded
+            image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a reduced scale
             image.load()  # decode now, so a truncated file fails here
-            gray = _grayscale(image)
+            gray = _grayscale(_shrunk(image))
     except UnidentifiedImageError:
         raise ImageError(
             f"Cannot read {path}: it is not an image file; give a {FORMATS} image of a digit."

@@ -2,7 +2,8 @@
 
 `evaluate_run` adds three files to a run folder (confusion_matrix.png, misclassified.png,
 per_class.json) and never touches the others; `predict_images` reads digits from image files,
-prepared as MNIST was (see mnist_lab.images), and returns the model's top answers.
+prepared as MNIST was (see mnist_lab.images), and returns the model's top answers; with
+`show=True` it also saves the 28x28 image the model saw into the run's `seen/` folder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from mnist_lab import evaluation, images, plots, preprocess, runs
 from mnist_lab.errors import RunError, first_line
-from mnist_lab.fileio import write_json_atomic
+from mnist_lab.fileio import atomic_path, write_json_atomic
 
 CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON = (
     "confusion_matrix.png",
@@ -26,6 +27,8 @@ BATCH_SIZE = 1024
 GALLERY_SIZE = 32
 TOP = 3
 RUN_HINT = "runs are in runs/ (see 'mnist-lab train')"
+SEEN = "seen"  # the run's folder of the 28x28 inputs `predict --show` saved
+SEEN_SCALE = 10  # each of the 28x28 pixels as a 10x10 square: visible, and still exact
 
 
 def load_run_model(run_path: str | Path) -> Any:
@@ -177,11 +180,15 @@ def _model_name(run: runs.Run, path: Path) -> str:
         return path.name
 
 
-def predict_images(run_path: str | Path, paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+def predict_images(
+    run_path: str | Path, paths: Sequence[str | Path], *, show: bool = False
+) -> list[dict[str, Any]]:
     """Recognize the digit in each image file with a run's model (loaded once).
 
     Each result is {"path", "digit", "top3": [(digit, probability), ...]}, most likely first.
-    The images are read first, so a bad file is reported before the model is loaded.
+    The images are read first, so a bad file is reported before the model is loaded. With
+    `show`, the 28x28 digit the model saw is saved as RUN/seen/NAME.png (each pixel a 10x10
+    square; an existing file is never replaced) and its path is the result's "seen".
     """
     digits = [images.load_digit(image_path) for image_path in paths]
     model = load_run_model(run_path)
@@ -189,13 +196,36 @@ def predict_images(run_path: str | Path, paths: Sequence[str | Path]) -> list[di
         return []
     probabilities = _predict(model, np.stack(digits))
     results = []
-    for image_path, row in zip(paths, probabilities, strict=True):
+    for image_path, digit, row in zip(paths, digits, probabilities, strict=True):
         ranked = np.argsort(-row, kind="stable")[:TOP]
-        results.append(
-            {
-                "path": str(image_path),
-                "digit": int(ranked[0]),
-                "top3": [(int(digit), float(row[digit])) for digit in ranked],
-            }
-        )
+        result: dict[str, Any] = {
+            "path": str(image_path),
+            "digit": int(ranked[0]),
+            "top3": [(int(digit), float(row[digit])) for digit in ranked],
+        }
+        if show:
+            result["seen"] = str(save_seen(digit, Path(run_path) / SEEN, Path(image_path).stem))
+        results.append(result)
     return results
+
+
+def save_seen(digit: np.ndarray, folder: Path, stem: str) -> Path:
+    """Save a 28x28 uint8 digit, enlarged without blurring, as a new PNG in `folder`."""
+    from PIL import Image
+
+    try:
+        folder.mkdir(exist_ok=True)
+        for attempt in range(1, 1000):
+            target = folder / f"{stem}{f'-{attempt}' if attempt > 1 else ''}.png"
+            try:
+                target.touch(exist_ok=False)  # claims the name: nothing is ever replaced
+            except FileExistsError:
+                continue
+            size = (digit.shape[1] * SEEN_SCALE, digit.shape[0] * SEEN_SCALE)
+            enlarged = Image.fromarray(digit).resize(size, Image.Resampling.NEAREST)
+            with atomic_path(target) as tmp:
+                enlarged.save(tmp)
+            return target
+    except OSError as error:
+        raise RunError(f"Cannot write into {folder} ({error.strerror or error}).") from None
+    raise RunError(f"Too many pictures named {stem} in {folder}.")

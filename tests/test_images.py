@@ -197,3 +197,71 @@ def test_load_digit_errors_name_the_file_and_the_formats(tmp_path, seven):
     assert message.startswith(f"Cannot read {truncated}: the image is damaged or unsupported (")
     assert message.endswith("); give a PNG or JPEG image of a digit.")
     assert "\n" not in message and isinstance(caught.value, MnistLabError)
+
+
+def lit_from_one_side(drawing: np.ndarray, darkest: int = 170, brightest: int = 250) -> np.ndarray:
+    """The drawing photographed under a lamp: the paper goes from `darkest` on the left to
+    `brightest` on the right, and the ink darkens with it."""
+    light = np.linspace(darkest / 255, brightest / 255, drawing.shape[1])[None, :]
+    return np.round(drawing.astype(np.float64) * light).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("darkest", "brightest"), [(170, 250), (250, 170), (120, 255)])
+def test_a_lighting_gradient_across_the_paper_is_not_ink(darkest, brightest):
+    """The darker side of unevenly lit paper stays background: the digit is the same 7."""
+    crisp = prepare_digit(draw_seven())
+    lit = lit_from_one_side(draw_seven(), darkest, brightest)
+    assert lit[:, 0].max() <= darkest and lit[:, -1].min() >= brightest - 1  # really uneven
+    digit = prepare_digit(lit)
+    assert correlation(digit, crisp) > 0.97
+    assert ink_box(digit) == ink_box(crisp)
+
+
+def test_a_lighting_gradient_from_top_to_bottom_too():
+    crisp = prepare_digit(draw_seven())
+    lit = lit_from_one_side(draw_seven().T).T
+    assert correlation(prepare_digit(lit), crisp) > 0.97
+
+
+def test_a_stroke_touching_the_frame_does_not_tilt_the_paper():
+    """Ink on the edge is left out of the background's fit, so the paper stays flat."""
+    crisp = prepare_digit(draw_seven(top=0))
+    assert ink_box(crisp)[0] == 20 or ink_box(crisp)[1] == 20
+
+
+def png_header_only(path, width: int, height: int) -> None:
+    """A PNG that declares width x height pixels but holds none: what a decompression bomb's
+    header says before its few kilobytes would decode to gigabytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+
+
+def test_a_picture_of_too_many_pixels_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "bomb.png"
+    png_header_only(path, 12_000, 12_000)
+    with pytest.raises(ImageError) as caught:
+        load_digit(path)
+    assert str(caught.value) == (
+        f"Cannot read {path}: it is 12,000 x 12,000 pixels, more than the 64 megapixels a "
+        "digit needs; crop or shrink it first."
+    )
+
+
+def test_a_large_picture_is_shrunk_first_and_gives_the_same_digit(tmp_path, seven, expected):
+    path = tmp_path / "big.png"
+    Image.fromarray(seven).resize((3200, 2400), Image.Resampling.NEAREST).save(path)
+    assert correlation(load_digit(path), expected) > 0.98
+
+
+def test_a_picture_past_pillows_own_limit_gets_the_same_one_line(tmp_path):
+    path = tmp_path / "huge.png"
+    png_header_only(path, 20_000, 20_000)  # twice Pillow's limit: it would raise its own error
+    with pytest.raises(ImageError, match=r"it is 20,000 x 20,000 pixels, more than the 64 "):
+        load_digit(path)

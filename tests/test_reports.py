@@ -202,3 +202,19 @@ def test_a_model_that_would_run_code_is_refused(tmp_path):
         f"{tmp_path / 'model.keras'} was not loaded: it holds Python code (such as a Lambda "
         "layer) that safe mode refuses to run; rebuild the model without it and train again."
     )
+
+
+def test_predict_images_shows_the_28x28_input_the_model_saw(run, drawings, tmp_path):
+    """`show` saves each prepared digit, enlarged 10x without blur, and never replaces one."""
+    from mnist_lab.images import load_digit
+
+    copy = tmp_path / run.path.name
+    shutil.copytree(run.path, copy)
+    path = drawings[3]
+    first, second = (predict_images(copy, [path], show=True)[0] for _ in range(2))
+    assert first["seen"] == str(copy / "seen" / "digit-3.png")
+    assert second["seen"] == str(copy / "seen" / "digit-3-2.png")
+    saved = np.asarray(Image.open(first["seen"]))
+    assert saved.shape == (280, 280) and saved.dtype == np.uint8
+    np.testing.assert_array_equal(saved[::10, ::10], load_digit(path))
+    assert "seen" not in predict_images(copy, [path])[0]
