@@ -161,6 +161,22 @@ def test_run_metrics_match_the_saved_model(quick_run, mnist):
     assert 0.5 < accuracy < 1
 
 
+def test_run_metrics_hold_the_final_models_validation_scores(quick_run, mnist):
+    """Choices are made on validation: metrics.json gives the saved model's, on the same split."""
+    from mnist_lab.training import TrainConfig, prepare
+
+    metrics = quick_run.metrics
+    config = TrainConfig(**{k: v for k, v in quick_run.config.items() if k != "recipe"})
+    data = prepare(mnist, config)
+    model = keras.saving.load_model(quick_run.path / "model.keras", safe_mode=True)
+    predictions = model.predict(data.x_val, verbose=0).argmax(axis=1)
+    accuracy = float(np.mean(predictions == data.y_val.argmax(axis=1)))
+    assert metrics["val_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    # Without a precise-BN pass, the final model is the last epoch's: Keras's figure agrees.
+    assert metrics["val_accuracy"] == pytest.approx(quick_run.history[-1]["val_accuracy"], abs=1e-6)
+    assert metrics["val_loss"] == pytest.approx(quick_run.history[-1]["val_loss"], rel=1e-4)
+
+
 def test_curves_png_is_a_real_figure(quick_run):
     image = imread(quick_run.path / "curves.png")
     assert image.shape[:2] == (400, 1000)
