@@ -137,7 +137,8 @@ def overlay_figure(histories: dict[str, Sequence[dict[str, float]]], title: str 
 
 
 def accuracy_vs_time_figure(points: Sequence[tuple[str, float, float]], title: str = ""):
-    """Test accuracy (in %) against training seconds, one named point per model: the trade-off."""
+    """Validation accuracy (in %) against training seconds, one named point per model: the
+    trade-off the course chooses by (the test set is kept for the one final score)."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 5), layout="constrained")
@@ -148,7 +149,7 @@ def accuracy_vs_time_figure(points: Sequence[tuple[str, float, float]], title: s
     for (name, _, _), x, y in zip(points, seconds, percent, strict=True):
         axes.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points")
     axes.set_xlabel("training time (seconds)")
-    axes.set_ylabel("test accuracy (%)")
+    axes.set_ylabel("validation accuracy (%)")
     axes.margins(x=0.2, y=0.15)  # room for the names beside the points
     axes.grid(alpha=0.3)
     if title:

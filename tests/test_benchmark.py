@@ -27,10 +27,13 @@ ROW_KEYS = {
     "train_seconds_mean",
     "train_seconds_std",
     "seconds_per_epoch",
+    "val_accuracy_mean",
+    "val_accuracy_std",
     "test_accuracy_mean",
     "test_accuracy_std",
     "test_loss_mean",
     "test_loss_std",
+    "reached_99",
     "epoch_to_99",
     "seconds_to_99",
     "images_per_second",
@@ -115,6 +118,7 @@ def test_summarize_runs_averages_over_repeats(tmp_path):
         run = runs.create_run(tmp_path, "m", now=stamp)
         run.write(runs.HISTORY, history(val, [seconds / 2, seconds / 2]))
         metrics = {"model": "m", "test_accuracy": accuracy, "test_loss": loss}
+        metrics |= {"val_accuracy": val[-1]}
         metrics |= {"train_seconds": seconds, "seconds_per_epoch": seconds / 2}
         run.write(runs.METRICS, metrics | {"params": 123, "epochs": 2, "seed": seed})
         made.append(run)
@@ -129,8 +133,11 @@ def test_summarize_runs_averages_over_repeats(tmp_path):
     assert row["test_accuracy_std"] == pytest.approx(0.005)
     assert row["test_loss_mean"] == pytest.approx(0.05)
     assert row["test_loss_std"] == pytest.approx(0.01)
-    # Only the first repeat reached 99% (at epoch 2, after 5 + 5 s): the mean is over it alone.
-    assert (row["epoch_to_99"], row["seconds_to_99"]) == (2, 10.0)
+    assert row["val_accuracy_mean"] == pytest.approx((0.992 + 0.985) / 2)
+    assert row["val_accuracy_std"] == pytest.approx(0.0035)
+    # Only the first repeat reached 99% (at epoch 2, after 5 + 5 s): the mean is over it alone,
+    # and the row says so.
+    assert (row["epoch_to_99"], row["seconds_to_99"], row["reached_99"]) == (2, 10.0, 1)
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -145,10 +152,13 @@ def leaderboard_row(**changes):
         "train_seconds_mean": 47.23,
         "train_seconds_std": 0.31,
         "seconds_per_epoch": 9.446,
+        "val_accuracy_mean": 0.98917,
+        "val_accuracy_std": 0.00101,
         "test_accuracy_mean": 0.99123,
         "test_accuracy_std": 0.00049,
         "test_loss_mean": 0.03701,
         "test_loss_std": 0.0012,
+        "reached_99": 3,
         "epoch_to_99": 3.5,
         "seconds_to_99": 30.04,
         "images_per_second": 12345.6,
@@ -168,6 +178,7 @@ def test_format_leaderboard_cells():
         "reference",
         "225,034",
         "5",
+        "98.92% ± 0.10",
         "99.12% ± 0.05",
         "0.0370 ± 0.0012",
         "47.2 ± 0.3",
@@ -179,7 +190,23 @@ def test_format_leaderboard_cells():
     ]
     # One repeat has no spread to show; a target never reached shows a dash.
     assert second[:2] == ["2", "a|b"]
-    assert second[4:10] == ["99.12%", "0.0370", "47.2", "9.4", bench.MISSING, bench.MISSING]
+    assert second[4:11] == [
+        "98.92%",
+        "99.12%",
+        "0.0370",
+        "47.2",
+        "9.4",
+        bench.MISSING,
+        bench.MISSING,
+    ]
+
+
+def test_format_leaderboard_says_how_many_repeats_reached_99():
+    """A mean over the repeats that reached 99% says how many did: never "2.0" for 2 of 3."""
+    (cells,) = bench.format_leaderboard([leaderboard_row(reached_99=2)])
+    titles = [title for title, _ in bench.LEADERBOARD_COLUMNS]
+    assert cells[titles.index("Epoch to 99% val")] == "3.5 (2 of 3)"
+    assert cells[titles.index("s to 99% val")] == "30.0 (2 of 3)"
 
 
 def test_describe_machine():
@@ -269,7 +296,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
     files = sorted(p.name for p in path.iterdir() if p.is_file())
     assert files == ["accuracy_vs_time.png", "curves.png", "leaderboard.json", "leaderboard.md"]
 
-    # leaderboard.json: the documented keys, two rows, best test accuracy first.
+    # leaderboard.json: the documented keys, two rows, best validation accuracy first.
     board = json.loads((path / "leaderboard.json").read_text())
     assert set(board) == {"created", "machine", "config", "models"}
     assert datetime.fromisoformat(board["created"]).strftime("%Y%m%d-%H%M%S") == path.name
@@ -288,7 +315,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
     assert rows == list(result.rows)
     assert [set(row) for row in rows] == [ROW_KEYS, ROW_KEYS]
     assert {row["name"] for row in rows} == {"bench-dense", "bench-conv"}
-    assert rows[0]["test_accuracy_mean"] >= rows[1]["test_accuracy_mean"]
+    assert rows[0]["val_accuracy_mean"] >= rows[1]["val_accuracy_mean"]
 
     for row in rows:
         assert row["params"] == {"bench-dense": 7_850, "bench-conv": 6_810}[row["name"]]
@@ -307,6 +334,9 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         assert row["test_accuracy_mean"] == pytest.approx(
             statistics.fmean(m["test_accuracy"] for m in metrics)
         )
+        assert row["val_accuracy_mean"] == pytest.approx(
+            statistics.fmean(m["val_accuracy"] for m in metrics)
+        )
         assert row["train_seconds_mean"] == pytest.approx(
             statistics.fmean(m["train_seconds"] for m in metrics), abs=1e-3
         )
@@ -314,6 +344,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
             row["seconds_per_epoch"], row["train_seconds_mean"] / 2, rel_tol=0.02, abs_tol=0.002
         )
         reached = [bench.time_to_accuracy(run.history) for run in model_runs]
+        assert row["reached_99"] == sum(hit is not None for hit in reached)
         if not any(reached):  # tiny models on 512 images: 99% is out of reach
             assert row["epoch_to_99"] is None and row["seconds_to_99"] is None
 
@@ -325,7 +356,8 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         assert "| " + " | ".join(cells) + " |" in markdown
     assert f"Machine: {bench.describe_machine(board['machine'])}." in markdown
     assert "deviation of 2 repeats (seeds 3 to 4), epochs: 2, on 512 of the 60,000" in markdown
-    assert re.search(r"\| 1 \| bench-\w+ \| [\d,]+ \| 2 \| \d+\.\d\d% ± \d+\.\d\d \|", markdown)
+    pattern = r"\| 1 \| bench-\w+ \| [\d,]+ \| 2 \| \d+\.\d\d% ± \d+\.\d\d \| \d+\.\d\d% ± "
+    assert re.search(pattern, markdown)
 
     for figure in ("curves.png", "accuracy_vs_time.png"):
         image = imread(path / figure)

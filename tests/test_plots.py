@@ -110,7 +110,7 @@ def test_accuracy_vs_time_figure_labels_each_point():
     assert [text.get_text() for text in axes.texts] == ["reference", "tiny-cnn", "wide"]
     assert [text.xy for text in axes.texts] == [(47.2, 98.9), (12.5, 97.5), (90.0, 99.1)]
     assert axes.get_xlabel() == "training time (seconds)"
-    assert axes.get_ylabel() == "test accuracy (%)"
+    assert axes.get_ylabel() == "validation accuracy (%)"
     assert axes.get_title() == "accuracy against time"
 
 
