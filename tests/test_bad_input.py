@@ -393,11 +393,12 @@ def test_usage_errors_are_one_line_pointing_to_help(
 
 # --- train -------------------------------------------------------------------------------------
 
-EPOCHS = "The 'epochs' option must be an int >= 1. Got {} instead."
-BATCH = "The 'batch_size' option must be an int >= 1 and <= 60000. Got {} instead."
-SEED = "The 'seed' option must be an int >= 0 and <= 4294967295. Got {} instead."
-SPLIT = "The 'validation_split' option must be a float in (0, 1), exclusive. Got {} instead."
-LIMIT = "The 'limit' option must be an int >= the batch size ({}) and <= 60000. Got {} instead."
+# Options are named as they are typed ('--batch-size'), never by their Python names.
+EPOCHS = "The '--epochs' option must be an int >= 1. Got {} instead."
+BATCH = "The '--batch-size' option must be an int >= 1 and <= 60000. Got {} instead."
+SEED = "The '--seed' option must be an int >= 0 and <= 4294967295. Got {} instead."
+SPLIT = "The '--validation-split' option must be a float in (0, 1), exclusive. Got {} instead."
+LIMIT = "The '--limit' option must be an int >= the batch size ({}) and <= 60000. Got {} instead."
 
 
 @pytest.mark.parametrize(
@@ -422,22 +423,22 @@ LIMIT = "The 'limit' option must be an int >= the batch size ({}) and <= 60000. 
         (["reference", "--limit", "200", "--batch-size", "256"], LIMIT.format(256, 200)),
         pytest.param(
             ["reference", "--batch-size", "100000"],
-            Naming("'batch_size'", "100000"),
+            Naming("'--batch-size'", "100000"),
             id="batch-size-above-the-training-set",
         ),
         pytest.param(
             ["reference", "--seed", str(2**32)],
-            Naming("'seed'", str(2**32)),
+            Naming("'--seed'", str(2**32)),
             id="seed-above-2**32-1",
         ),
         pytest.param(
             ["reference", "--limit", "256", "--validation-split", "0.001"],
-            Naming("'validation_split'", "0.001"),
+            Naming("'--validation-split'", "0.001"),
             id="validation-set-empty",
         ),
         pytest.param(
             ["reference", "--limit", "256", "--validation-split", "0.999"],
-            Naming("'validation_split'", "0.999"),
+            Naming("'--validation-split'", "0.999"),
             id="training-set-empty",
         ),
     ),
@@ -557,7 +558,7 @@ def test_train_on_a_full_disk(
 
 # --- benchmark ---------------------------------------------------------------------------------
 
-REPEATS = "The 'repeats' option must be an int >= 1. Got {} instead."
+REPEATS = "The '--repeats' option must be an int >= 1. Got {} instead."
 
 
 @pytest.mark.parametrize(

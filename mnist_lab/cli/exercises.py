@@ -1,0 +1,262 @@
+"""`mnist-lab exercises`: the track's progress, check, hint, reset, solution and watch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from mnist_lab.cli.common import (
+    OneLineCommand,
+    OneLineGroup,
+    console,
+    print_table,
+    right,
+    unwrapped,
+)
+from mnist_lab.errors import MnistLabError
+
+app = typer.Typer(
+    cls=OneLineGroup,
+    help="The exercise track: see your progress, check, get hints, watch, reset.",
+    invoke_without_command=True,
+)
+
+NumberArgument = Annotated[
+    Optional[int],  # noqa: UP045  (typer needs Optional on Python 3.10)
+    typer.Argument(
+        help="The exercise's number (default: the next one not done).", show_default=False
+    ),
+]
+ALL_DONE = "Every exercise passes. Well done!"
+
+
+def _track(need_states: bool = True) -> tuple[Path, list[Any], list[Any]]:
+    """The project root, the catalog and, if needed, each exercise's state.
+
+    States come from the cache; an exercise whose file changed since its last check is checked
+    again, and the student is told why they wait.
+    """
+    from mnist_lab import exercises
+
+    root = exercises.project_root()
+    catalog = exercises.load_catalog(root)
+    if not need_states:
+        return root, catalog, []
+
+    def checking(exercise: Any) -> None:
+        typer.echo(f"Checking exercise {exercise.number} ({exercise.title}): it changed...")
+
+    return root, catalog, exercises.statuses(catalog, root, on_check=checking)
+
+
+def _next_line(exercise: Any) -> str:
+    return f"Next: exercise {exercise.number} ({exercise.title}) in {_relative(exercise.file)}."
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _pick(number: int | None, catalog: list[Any], states: list[Any]) -> Any:
+    """The exercise numbered `number`, else the next one not done (None when all are)."""
+    from mnist_lab import exercises
+
+    if number is not None:
+        return exercises.find(catalog, number)
+    return exercises.next_pending(states)
+
+
+def _report(result: Any) -> None:
+    """Print a check's outcome in plain words, with the hint meant for the first failure."""
+    from mnist_lab import exercises
+
+    exercise = result.exercise
+    if result.passed:
+        typer.echo(
+            f"✓ Exercise {exercise.number} ({exercise.title}) passes all {result.total} tests."
+        )
+        return
+    failed = len(result.failures)
+    typer.echo(
+        f"✗ Exercise {exercise.number} ({exercise.title}): {failed} of "
+        f"{max(result.total, failed)} tests fail."
+    )
+    for failure in result.failures:
+        typer.echo(f"  - {failure.test}: {failure.message}")
+    hint = exercises.hint_for(result)
+    if hint is not None:
+        typer.echo(f"Hint: {hint.text}")
+    typer.echo(
+        f"Edit {_relative(exercise.file)} and run 'mnist-lab exercises check {exercise.number}' "
+        "again (or 'mnist-lab exercises watch')."
+    )
+
+
+def print_progress(done: int, total: int) -> None:
+    """'Progress: <bar> 3 of 8 done': rich's progress bar on a terminal, plain text in a pipe."""
+    out = console()
+    if not out.is_terminal:
+        filled = round(32 * done / max(total, 1))
+        typer.echo(f"Progress: {'█' * filled}{'░' * (32 - filled)} {done} of {total} done")
+        return
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    progress = Progress(
+        TextColumn("Progress:"),
+        BarColumn(bar_width=32),
+        TextColumn(f"{done} of {total} done"),
+        console=out,
+    )
+    progress.add_task("", total=max(total, 1), completed=done)
+    out.print(progress.make_tasks_table(progress.tasks))  # drawn once: nothing runs
+
+
+@app.callback()
+def exercises_main(ctx: typer.Context) -> None:
+    """The exercise track: see your progress, check, get hints, watch, reset."""
+    if ctx.invoked_subcommand is None:
+        exercises_list()
+
+
+@app.command("list", cls=OneLineCommand)
+def exercises_list() -> None:
+    """Show every exercise with its state, the next one to do and your progress."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track()
+    marks = {exercises.DONE: "✓ done", exercises.FAILING: "✗ failing"}
+    print_table(
+        "Exercises",
+        [right("#"), "Exercise", unwrapped("State"), unwrapped("File")],
+        (
+            [
+                str(exercise.number),
+                exercise.title,
+                marks.get(known, "· not started"),
+                _relative(exercise.file),
+            ]
+            for exercise, known in states
+        ),
+    )
+    print_progress(sum(known == exercises.DONE for _, known in states), len(states))
+    pending = exercises.next_pending(states)
+    if pending is None:
+        typer.echo(ALL_DONE)
+    else:
+        typer.echo(
+            f"{_next_line(pending)} Run 'mnist-lab exercises check {pending.number}' "
+            "when it is written, 'mnist-lab exercises hint' if you are stuck."
+        )
+
+
+@app.command("check", cls=OneLineCommand)
+def exercises_check(
+    number: NumberArgument = None,
+    all_: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
+) -> None:
+    """Run an exercise's tests and explain what fails; on success, point to the next one."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track(need_states=number is None and not all_)
+    chosen = catalog if all_ else [_pick(number, catalog, states)]
+    if chosen == [None]:
+        typer.echo(ALL_DONE)
+        return
+    results = [exercises.check(exercise, root) for exercise in chosen]
+    for result in results:
+        _report(result)
+    if not all(result.passed for result in results):
+        raise typer.Exit(1)
+    following = exercises.next_pending(exercises.statuses(catalog, root))
+    typer.echo(_next_line(following) if following else ALL_DONE)
+
+
+@app.command("hint", cls=OneLineCommand)
+def exercises_hint(
+    number: NumberArgument = None,
+    all_: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
+) -> None:
+    """Show the next hint you have not seen yet (all of them with --all)."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track(need_states=number is None)
+    exercise = _pick(number, catalog, states)
+    if exercise is None:
+        typer.echo("Every exercise passes: no hint needed.")
+        return
+    total = len(exercise.hints)
+    if all_:
+        for index, hint in enumerate(exercise.hints, start=1):
+            typer.echo(f"Hint {index} of {total} for exercise {exercise.number}: {hint.text}")
+        return
+    index, hint = exercises.next_hint(exercise, root)
+    typer.echo(f"Hint {index} of {total} for exercise {exercise.number}: {hint.text}")
+    if index < total:
+        typer.echo(f"Run 'mnist-lab exercises hint {exercise.number}' again for the next one.")
+
+
+@app.command("reset", cls=OneLineCommand)
+def exercises_reset(
+    number: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Argument(help="The exercise to restore to its original stub.", show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Restore every exercise.")] = False,
+) -> None:
+    """Restore original stubs; your version is kept as a timestamped backup beside it."""
+    from mnist_lab import exercises
+
+    if number is None and not all_:
+        raise MnistLabError("Say which exercise to reset (e.g. 'reset 2'), or --all for every one.")
+    _, catalog, _ = _track(need_states=False)
+    for exercise in catalog if all_ else [exercises.find(catalog, number)]:
+        backup = exercises.reset(exercise)
+        if backup is None:
+            typer.echo(f"Exercise {exercise.number} is already the original stub.")
+        else:
+            typer.echo(
+                f"Exercise {exercise.number} restored; your version is kept in {_relative(backup)}"
+            )
+
+
+@app.command("solution", cls=OneLineCommand)
+def exercises_solution(
+    number: Annotated[int, typer.Argument(help="An exercise you have completed.")],
+) -> None:
+    """Show the reference solution of an exercise, once your version passes."""
+    from mnist_lab import exercises
+
+    root, catalog, _ = _track(need_states=False)
+    typer.echo(exercises.solution(exercises.find(catalog, number), root))
+
+
+@app.command("watch", cls=OneLineCommand)
+def exercises_watch() -> None:
+    """Re-check the current exercise whenever you save a file; move on when it passes."""
+    from mnist_lab import exercises
+
+    root, catalog, states = _track()
+    folder = catalog[0].file.parent if catalog else root / "exercises"
+    reason = exercises.polling_reason(folder)
+    how = f"by polling every 0.5 s ({reason})" if reason else "for saved files"
+    typer.echo(f"Watching {_relative(folder)}/ {how}. Press Ctrl-C to stop.")
+    current = exercises.next_pending(states)
+    try:
+        while current is not None:
+            result = exercises.check(current, root)
+            _report(result)
+            if result.passed:
+                current = exercises.next_pending(exercises.statuses(catalog, root))
+                if current is not None:
+                    typer.echo(_next_line(current))
+                continue
+            exercises.wait_for_change(folder, polling=reason is not None)
+    except KeyboardInterrupt:  # Ctrl-C is how a student leaves watch mode: not an error
+        typer.echo("Stopped watching. Your progress is saved; 'mnist-lab exercises' shows it.")
+        return
+    typer.echo(ALL_DONE)

@@ -1,0 +1,69 @@
+"""`mnist-lab evaluate` and `predict`: what a trained run gets right and wrong, and your digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mnist_lab.cli.common import (
+    DataDirOption,
+    OneLineCommand,
+    OneLineGroup,
+    console,
+    print_table,
+    right,
+)
+
+app = typer.Typer(cls=OneLineGroup)
+
+RunArgument = Annotated[Path, typer.Argument(help="A run folder written by 'mnist-lab train'.")]
+
+
+@app.command("evaluate", cls=OneLineCommand)
+def evaluate_command(run: RunArgument, data_dir: DataDirOption = None) -> None:
+    """Write a run's confusion matrix, worst mistakes and per-digit metrics; print a report."""
+    from mnist_lab.data import load_mnist
+    from mnist_lab.reports import evaluate_run
+
+    report = evaluate_run(run, dataset=load_mnist(data_dir) if data_dir else None)
+    console().print(
+        f"{report['model']}: test accuracy {report['test_accuracy']:.2%} "
+        f"({report['errors']:,} of {report['test_size']:,} test images wrong)"
+    )
+    confused = ", ".join(
+        f"{true} taken for {predicted} ({count}x)"
+        for true, predicted, count in report["most_confused"]
+    )
+    console().print(f"Most confused: {confused or 'nothing'}")
+    print_table(
+        "Per digit",
+        [right(title) for title in ("Digit", "Precision", "Recall", "F1", "Images")],
+        (
+            [
+                digit,
+                f"{row['precision']:.2%}",
+                f"{row['recall']:.2%}",
+                f"{row['f1']:.2%}",
+                f"{row['support']:,}",
+            ]
+            for digit, row in report["per_class"].items()
+        ),
+    )
+    typer.echo(f"Wrote {', '.join(Path(f).name for f in report['files'].values())} into {run}/")
+
+
+@app.command("predict", cls=OneLineCommand)
+def predict_command(
+    run: RunArgument,
+    images: Annotated[
+        list[Path], typer.Argument(help="PNG or JPEG pictures of single digits, any size.")
+    ],
+) -> None:
+    """Recognize the digit in each picture with a trained run's model."""
+    from mnist_lab.reports import predict_images
+
+    for result in predict_images(run, images):
+        top = ", ".join(f"{digit}: {p:.1%}" for digit, p in result["top3"])
+        typer.echo(f"{result['path']}: {result['digit']}   ({top})")
