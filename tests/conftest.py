@@ -12,6 +12,9 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, settings
 
+# tests/perf/ holds the `make bench` scripts: they train for minutes and are never collected.
+collect_ignore = ["perf"]
+
 # The project's tests see the built-in models only: a student's unfinished exercise files (which
 # register models under exercises/) must never make the project's own suite fail.
 os.environ["MNIST_LAB_PLUGINS"] = tempfile.mkdtemp(prefix="mnist-lab-no-plugins-")

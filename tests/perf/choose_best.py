@@ -1,0 +1,163 @@
+"""Choose `best`'s recipe on validation accuracy: train each variant once and rank them.
+
+Usage: .venv/bin/python tests/perf/choose_best.py [--seed 0] [--render]
+
+The variants are the choices docs/zoo.md describes: batch-norm momentum 0.8 against 0.9, 15
+epochs against 20, and a precise-BN pass after the last epoch or not (read from the same runs:
+the last epoch's validation accuracy is the model before the pass, metrics.json's after it).
+Each trains on the seeded stratified split of `mnist-lab train`; only validation accuracy is
+read. The rule: the highest final validation accuracy within the 15-minute budget; a variant
+must beat the registered recipe by more than 0.05 points (the run-to-run wobble of one seed)
+to replace it. Results go to docs/results/best_candidates.json and best_candidates.md with
+the command, date and machine. About 35 minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from mnist_lab.backend import start_tensorflow
+from mnist_lab.benchmark import describe_machine, machine_info
+from mnist_lab.markdown import markdown_table
+
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
+JSON, MD = RESULTS / "best_candidates.json", RESULTS / "best_candidates.md"
+COMMAND = "python tests/perf/choose_best.py"
+BUDGET_SECONDS = 15 * 60
+MARGIN = 0.0005  # 0.05 points: what one seed's final validation accuracy wobbles by
+
+
+def with_momentum(builder, momentum: float):
+    """`builder`'s model with every batch normalization at `momentum`."""
+    from mnist_lab.precise_bn import batch_norm_layers
+
+    def build():
+        model = builder()
+        for layer in batch_norm_layers(model):
+            layer.momentum = momentum
+        return model
+
+    return build
+
+
+def variants() -> dict[str, tuple[str, object, object]]:
+    """name -> (what changes, builder, recipe); the registered `best` first."""
+    from mnist_lab.registry import model_info
+
+    spec = model_info("best")
+    return {
+        "best": ("the registered recipe: momentum 0.8, 15 epochs", spec.builder, spec.recipe),
+        "best-momentum-0.9": (
+            "batch-norm momentum 0.9",
+            with_momentum(spec.builder, 0.9),
+            spec.recipe,
+        ),
+        "best-20-epochs": ("20 epochs", spec.builder, replace(spec.recipe, epochs=20)),
+    }
+
+
+def run_variant(name: str, builder, recipe, seed: int, dataset) -> dict:
+    from mnist_lab.registry import register_model
+    from mnist_lab.training import TrainConfig, train
+
+    if name != "best":
+        register_model(name, recipe=recipe)(builder)
+    config = TrainConfig(model=name, seed=seed, out=tempfile.mkdtemp(prefix="choose-best-"))
+    run = train(config, dataset=dataset, verbose=0)
+    history, metrics = run.history, run.metrics
+    return {
+        "name": name,
+        "seed": seed,
+        "epochs": len(history),
+        "train_seconds": metrics["train_seconds"],
+        "val_accuracy_per_epoch": [round(row["val_accuracy"], 4) for row in history],
+        "val_accuracy_before_precise_bn": history[-1]["val_accuracy"],
+        "val_accuracy": metrics["val_accuracy"],
+        "precise_batch_norm": bool(recipe.precise_batch_norm),
+    }
+
+
+def choose(rows: list[dict]) -> str:
+    """The rule of the module docstring."""
+    registered = rows[0]
+    within = [row for row in rows if row["train_seconds"] <= BUDGET_SECONDS]
+    top = max(within, key=lambda row: row["val_accuracy"], default=registered)
+    return top["name"] if top["val_accuracy"] > registered["val_accuracy"] + MARGIN else "best"
+
+
+def markdown(results: dict) -> str:
+    rows = [
+        [
+            ("**chosen** " if row["name"] == results["chosen"] else "") + f"`{row['name']}`",
+            row["change"],
+            str(row["epochs"]),
+            f"{row['train_seconds'] / 60:.1f}",
+            f"{row['val_accuracy_before_precise_bn']:.2%}",
+            f"{row['val_accuracy']:.2%}",
+            f"{max(row['val_accuracy_per_epoch']):.2%}",
+        ]
+        for row in results["variants"]
+    ]
+    table = markdown_table(
+        [
+            "variant",
+            "what changes",
+            "epochs",
+            "training min",
+            "val accuracy, last epoch",
+            "val accuracy after precise BN",
+            "best epoch's val accuracy",
+        ],
+        "llrrrrr",
+        rows,
+    )
+    return "\n".join(
+        [
+            table,
+            f"One run each at seed {results['seed']} on the seeded stratified split (6,000 "
+            "validation images). Rule: the highest validation accuracy after precise BN within "
+            "15 minutes, replacing the registered recipe only by more than 0.05 points. No test "
+            f"accuracy was read. Measured by `{COMMAND}` on {results['date'][:10]}; machine: "
+            f"{describe_machine(results['machine'])}.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md from .json")
+    args = parser.parse_args()
+    if args.render:
+        MD.write_text(markdown(json.loads(JSON.read_text())))
+        return
+    from mnist_lab.data import load_mnist
+
+    start_tensorflow()
+    dataset = load_mnist()
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "seed": args.seed,
+        "variants": [],
+    }
+    for name, (change, builder, recipe) in variants().items():
+        print(f"{name}: {change}...", flush=True)
+        row = {**run_variant(name, builder, recipe, args.seed, dataset), "change": change}
+        results["variants"].append(row)
+        print(json.dumps(row), flush=True)
+    results["chosen"] = choose(results["variants"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    JSON.write_text(json.dumps(results, indent=2) + "\n")
+    MD.write_text(markdown(results))
+    print(f"Chosen: {results['chosen']}. Wrote {MD}")
+
+
+if __name__ == "__main__":
+    main()
