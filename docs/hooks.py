@@ -5,6 +5,7 @@ Markers (one per `{{ }}`, anywhere in a page's markdown):
 - `{{ fact NAME }}`: a number from docs/assets/generated/facts.json, written by
   `make docs-assets` (`python -m mnist_lab.course.site_assets`);
 - `{{ params MODEL }}`: a registered model's parameter count;
+- `{{ recipe MODEL }}`: a registered model's training recipe, as `mnist-lab list` shows it;
 - `{{ layers MODEL }}`: a table of a registered model's layers;
 - `{{ zoo_table }}`: every built-in model, from the registry;
 - `{{ cli_reference }}`: every command and option, from the typer app;
@@ -75,6 +76,10 @@ def _render(kind: str, argument: str | None, where: str) -> str:
         return facts[argument]
     if kind == "params" and argument:
         return f"{_model(argument).count_params():,}"
+    if kind == "recipe" and argument:
+        from mnist_lab import registry
+
+        return registry.model_info(argument).recipe.summary()
     if kind == "layers" and argument:
         return site_tables.layer_table(_model(argument))
     if kind == "zoo_table" and argument is None:

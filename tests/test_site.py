@@ -288,6 +288,11 @@ def test_the_hook_fills_facts_and_leaves_markers_in_code_as_written(hooks):
     assert filled == f"Test {facts['reference.test_accuracy']}; " + code
 
 
+def test_the_hook_fills_parameters_and_recipes_from_the_registry(hooks):
+    filled = _fill(hooks, "{{ params keras-convnet }} parameters, {{ recipe keras-convnet }}")
+    assert filled == "34,826 parameters, 15 epochs, batch 128, adam 0.001"
+
+
 @pytest.mark.parametrize(
     ("markdown", "message"),
     [
@@ -295,6 +300,7 @@ def test_the_hook_fills_facts_and_leaves_markers_in_code_as_written(hooks):
         ("{{ bogus }}", "page.md: unknown marker"),
         ("{{ hints 99 }}", "page.md: {{ hints 99 }}: There is no exercise 99"),
         ("{{ params no-such-model }}", "page.md: {{ params no-such-model }}: Unknown model"),
+        ("{{ recipe no-such-model }}", "page.md: {{ recipe no-such-model }}: Unknown model"),
     ],
 )
 def test_the_hook_stops_the_build_on_an_unknown_marker_fact_or_name(hooks, markdown, message):
