@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -62,22 +63,27 @@ def test_list_with_no_match_says_so():
     ("args", "message"),
     [
         (["refrence"], "Unknown model 'refrence'. Did you mean 'reference'?"),
-        (["reference", "--epochs", "0"], "The 'epochs' option must be an int >= 1. Got 0 instead."),
+        (
+            ["reference", "--epochs", "0"],
+            "The '--epochs' option must be an int >= 1. Got 0 instead.",
+        ),
         (
             ["reference", "--batch-size", "0"],
-            "The 'batch_size' option must be an int >= 1 and <= 60000. Got 0 instead.",
+            "The '--batch-size' option must be an int >= 1 and <= 60000. Got 0 instead.",
         ),
         (
             ["reference", "--validation-split", "0"],
-            "The 'validation_split' option must be a float in (0, 1), exclusive. Got 0.0 instead.",
+            "The '--validation-split' option must be a float in (0, 1), exclusive. "
+            "Got 0.0 instead.",
         ),
         (
             ["reference", "--validation-split", "1.5"],
-            "The 'validation_split' option must be a float in (0, 1), exclusive. Got 1.5 instead.",
+            "The '--validation-split' option must be a float in (0, 1), exclusive. "
+            "Got 1.5 instead.",
         ),
         (
             ["reference", "--limit", "64"],
-            "The 'limit' option must be an int >= the batch size (128) and <= 60000. "
+            "The '--limit' option must be an int >= the batch size (128) and <= 60000. "
             "Got 64 instead.",
         ),
     ],
@@ -141,8 +147,38 @@ def test_data_info_shows_source_checksums_and_class_counts():
 def test_data_info_on_an_empty_folder_says_how_to_fetch(tmp_path):
     result = invoke("data", "info", "--data-dir", str(tmp_path))
     assert result.exit_code == 0
-    assert result.stdout.count(" missing  sha256 ") == 4
+    missing = [line for line in result.stdout.splitlines() if line.endswith(" missing")]
+    assert len(missing) == 4, result.stdout
+    assert "sha256" not in result.stdout  # a missing file has no hash to show
     assert "Run 'mnist-lab data fetch'" in result.stdout
+
+
+def test_data_info_prints_the_computed_hash_and_the_expected_one_where_they_differ(monkeypatch):
+    """The CLI's side of data_info's contract: 'sha256' is computed from the file (None when it
+    is missing), 'expected_sha256' is the original's."""
+    good, bad, original = "ab12" * 16, "9f00" * 16, "1b2c" * 16
+    info = {
+        "folder": "/cache",
+        "source": "a test",
+        "fetched_at": None,
+        "files": {
+            "train-images-idx3-ubyte": {"state": "ok", "sha256": good, "expected_sha256": good},
+            "train-labels-idx1-ubyte": {"state": "missing", "sha256": None},
+            "t10k-labels-idx1-ubyte": {
+                "state": "corrupt",
+                "sha256": bad,
+                "expected_sha256": original,
+            },
+        },
+        "class_counts": None,
+    }
+    monkeypatch.setattr("mnist_lab.data.data_info", lambda folder=None: info)
+    result = invoke("data", "info")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert f"  train-images-idx3-ubyte  ok       sha256 {good}" in lines
+    assert "  train-labels-idx1-ubyte  missing" in lines
+    assert f"  t10k-labels-idx1-ubyte   corrupt  sha256 {bad} (expected {original})" in lines
 
 
 def test_data_fetch_on_a_valid_cache_changes_nothing():
@@ -207,7 +243,10 @@ def test_predict_reads_a_drawn_digit(trained_run, mnist, tmp_path):
     ("args", "message"),
     [
         (["benchmark", "no-such-model*"], "No model matches the pattern 'no-such-model*'."),
-        (["benchmark", "reference", "--repeats", "0"], "The 'repeats' option must be an int >= 1."),
+        (
+            ["benchmark", "reference", "--repeats", "0"],
+            "The '--repeats' option must be an int >= 1.",
+        ),
         (["evaluate", "{tmp}/missing"], "{tmp}/missing is not a run folder: it does not exist"),
         (["predict", "{tmp}/missing", "{tmp}/x.png"], "Cannot read {tmp}/x.png"),
     ],
@@ -232,7 +271,125 @@ def test_benchmark_prints_progress_and_the_leaderboard(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Benchmarking 1 model (reference), 1 repeat(s) each." in result.stdout
     assert "[1/1] reference repeat 1/1  epoch 1/1  val accuracy " in result.stdout
-    assert "Leaderboard (best test accuracy first)" in result.stdout
+    assert "Leaderboard (best validation accuracy first)" in result.stdout
     (folder,) = out.iterdir()
     assert f"Saved in {folder}/" in result.stdout
     assert (folder / "leaderboard.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "typed", "field"),
+    [
+        (["train", "reference", "--epochs", "0"], "--epochs", "epochs"),
+        (["train", "reference", "--batch-size", "0"], "--batch-size", "batch_size"),
+        (["train", "reference", "--seed", "-1"], "--seed", "seed"),
+        (
+            ["train", "reference", "--validation-split", "0"],
+            "--validation-split",
+            "validation_split",
+        ),
+        (["train", "reference", "--limit", "1"], "--limit", "limit"),
+        (["benchmark", "reference", "--repeats", "0"], "--repeats", "repeats"),
+        (["benchmark", "reference", "--epochs", "0"], "--epochs", "epochs"),
+        (["benchmark", "reference", "--seed", "-1"], "--seed", "seed"),
+        (["benchmark", "reference", "--limit", "1"], "--limit", "limit"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_errors_name_options_as_they_are_typed(tmp_path, args, typed, field):
+    """The library's ConfigError knows its option's Python name; the CLI spells it as typed."""
+    result = invoke(*args, "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, f"The '{typed}' option must be ")
+    if typed.removeprefix("--") != field:
+        assert f"'{field}'" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_python_callers_read_the_option_names_they_pass():
+    from mnist_lab.benchmark import check_repeats
+    from mnist_lab.errors import ConfigError
+    from mnist_lab.training import TrainConfig
+
+    with pytest.raises(ConfigError, match=r"^The 'batch_size' option must be ") as caught:
+        TrainConfig(model="reference", batch_size=0).validate()
+    assert caught.value.option == "batch_size"
+    assert caught.value.naming("--batch-size").startswith("The '--batch-size' option must be ")
+    with pytest.raises(ConfigError, match=r"^The 'repeats' option must be ") as caught:
+        check_repeats(0)
+    assert caught.value.option == "repeats"
+
+
+def test_every_command_answers_errors_in_one_line():
+    """A command declared without cls=OneLineCommand would print typer's boxed errors and
+    tracebacks: every command and group of the app uses the one-line classes."""
+    import typer.main
+
+    from mnist_lab.cli.common import OneLineCommand, OneLineGroup
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    commands = dict(walk(typer.main.get_command(app), "mnist-lab"))
+    assert {"mnist-lab train", "mnist-lab data info", "mnist-lab exercises check"} <= set(commands)
+    for path, command in commands.items():
+        kind = OneLineGroup if hasattr(command, "commands") else OneLineCommand
+        assert isinstance(command, kind), f"{path} is a {type(command).__name__}"
+
+
+def test_a_bare_group_shows_its_help_and_succeeds():
+    for args in ([], ["data"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "Usage: " in result.stdout and result.stderr == ""
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_benchmark_progress_on_a_terminal_is_one_rich_display():
+    """Models done of total, the run and epoch in training, its val accuracy, elapsed time."""
+    import io
+
+    from rich.console import Console
+
+    from mnist_lab.cli.benchmark import progress_display
+
+    run = {"total": 2, "repeats": 1, "repeat": 1, "seed": 0}
+    events = [
+        {"event": "start", "models": ["reference", "mlp"], **run},
+        {"event": "model_start", "index": 1, "name": "reference", **run},
+        {"event": "epoch_done", "index": 1, "name": "reference", "epoch": 1, "epochs": 1}
+        | {"val_accuracy": 0.9, **run},
+        {"event": "model_done", "index": 1, "name": "reference", "test_accuracy": 0.97}
+        | {"train_seconds": 3.0, "run": "reference-x", **run},
+        {"event": "model_start", "index": 2, "name": "mlp", **run},
+        {"event": "epoch_done", "index": 2, "name": "mlp", "epoch": 1, "epochs": 1}
+        | {"val_accuracy": 0.9123, **run},
+    ]
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=150)
+    with progress_display(console) as on_progress:
+        for elapsed, event in enumerate(events):
+            on_progress({**event, "elapsed": float(elapsed)})
+    shown = ANSI.sub("", screen.getvalue())
+    assert "Benchmarking 2 models (reference, mlp), 1 repeat(s) each." in shown
+    assert "[1/2] reference repeat 1/1  test accuracy 97.00% after 3.0 s of training" in shown
+    last = shown.splitlines()[-1]
+    assert re.search(
+        r"Models .* 1/2 mlp repeat 1/1 epoch 1/1 val accuracy 91\.23% \d:\d\d:\d\d", last
+    )
+    assert "█" not in shown and "val accuracy 90.00%  0:00" not in shown  # no plain lines
+
+
+def test_exercise_progress_is_rich_on_a_terminal_and_plain_in_a_pipe(monkeypatch, capsys):
+    from mnist_lab.cli.exercises import print_progress
+
+    print_progress(3, 8)
+    assert capsys.readouterr().out == f"Progress: {'█' * 12}{'░' * 20} 3 of 8 done\n"
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich's own switch: this output is a terminal
+    print_progress(3, 8)
+    shown = ANSI.sub("", capsys.readouterr().out)
+    assert shown.startswith("Progress: ━") and shown.rstrip().endswith(" 3 of 8 done")
+    assert "░" not in shown

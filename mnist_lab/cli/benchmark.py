@@ -56,6 +56,7 @@ def benchmark_command(
 
     from mnist_lab.benchmark import (
         LEADERBOARD_COLUMNS,
+        LEADERBOARD_TITLE,
         benchmark,
         describe_machine,
         format_leaderboard,
@@ -73,7 +74,7 @@ def benchmark_command(
             on_progress=on_progress,
         )
     print_table(
-        "Leaderboard (best test accuracy first)",
+        LEADERBOARD_TITLE,
         [Column(title, justify=justify) for title, justify in LEADERBOARD_COLUMNS],  # type: ignore[arg-type]
         format_leaderboard(result.rows),
     )
