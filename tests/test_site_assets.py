@@ -57,6 +57,8 @@ def test_the_leaderboard_facts_match_the_committed_leaderboard(facts):
     assert facts["bench.top"] == board["models"][0]["name"]
     for name, row in rows.items():
         assert facts[f"bench.{name}.test_accuracy"] == f"{row['test_accuracy_mean']:.2%}"
+        if "val_accuracy_mean" in row:  # leaderboards ranked by validation accuracy
+            assert facts[f"bench.{name}.val_accuracy"] == f"{row['val_accuracy_mean']:.2%}"
     table = (GENERATED / site_assets.LEADERBOARD_MD).read_text()
     assert all(f"| {name} |" in table for name in rows)
     assert "Machine:" in table
@@ -69,6 +71,28 @@ def test_the_provenance_names_the_command_date_and_machine(facts):
     note = (GENERATED / site_assets.PROVENANCE_MD).read_text()
     assert note == site_assets.provenance_snippet(provenance)
     assert provenance["date"] in note and provenance["machine"]["cpu"] in note
+
+
+def test_leaderboard_facts_follow_the_benchmarks_order_and_quote_both_accuracies():
+    def row(name, val, test, epoch_to_99):
+        return {
+            "name": name,
+            "params": 1000,
+            "epochs": 5,
+            "train_seconds_mean": 10.0,
+            "val_accuracy_mean": val,
+            "test_accuracy_mean": test,
+            "epoch_to_99": epoch_to_99,
+        }
+
+    # Ranked by validation: `a` comes first although `b` scored higher on the test set.
+    facts = site_assets._leaderboard_facts(
+        [row("a", 0.992, 0.989, 4), row("b", 0.990, 0.991, None)]
+    )
+    assert (facts["bench.top"], facts["bench.top_val_accuracy"]) == ("a", "99.20%")
+    assert facts["bench.top_accuracy"] == "98.90%"  # a's test accuracy, reported beside it
+    assert facts["bench.b.val_accuracy"] == "99.00%" and facts["bench.b.test_accuracy"] == "99.10%"
+    assert facts["bench.reached_99"] == "`a`" and facts["bench.bottom"] == "b"
 
 
 def test_per_class_table_and_leaderboard_snippet_are_well_formed():
