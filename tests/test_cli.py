@@ -393,3 +393,13 @@ def test_exercise_progress_is_rich_on_a_terminal_and_plain_in_a_pipe(monkeypatch
     shown = ANSI.sub("", capsys.readouterr().out)
     assert shown.startswith("Progress: ━") and shown.rstrip().endswith(" 3 of 8 done")
     assert "░" not in shown
+
+
+def test_resume_names_the_options_it_cannot_take_as_typed(tmp_path):
+    args = ["reference", "--resume", str(tmp_path), "--batch-size", "64", "--validation-split"]
+    result = invoke("train", *args, "0.2")
+    assert_one_line_error(
+        result,
+        "--resume continues a run with the options it started with; "
+        "drop MODEL, --batch-size, --validation-split.",
+    )

@@ -124,10 +124,11 @@ def as_typed(error: MnistLabError, ctx: typer.Context) -> str:
 
 
 def typed_name(param: Any) -> str:
-    """A parameter as the user types it: '--batch-size' for an option, 'MODEL' for an argument."""
+    """A parameter as the user types it: '--batch-size' for an option; an argument as the
+    placeholder our messages use for it ('MODEL', as in '--resume RUN')."""
     if isinstance(param, TyperOption):
         return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
-    return param.human_readable_name
+    return (param.metavar or param.name).upper()
 
 
 # --- printing -------------------------------------------------------------------------------
