@@ -40,9 +40,10 @@ class Recipe:
     A recipe that sets nothing about the optimization (no optimizer, the default learning rate,
     no weight decay, a constant schedule, no label smoothing) keeps the model's own compile
     settings (or, for an uncompiled model, the classic Adam at 1e-3); setting any of them
-    compiles the model from the recipe, with Adam when `optimizer` is None. With `schedule="cosine"` the learning rate warms up linearly from a
-    tenth of `learning_rate` for `warmup` of the steps, then follows a cosine down to zero: the
-    one-cycle shape that trains small nets fastest. `precise_batch_norm` re-estimates the
+    compiles the model from the recipe, with Adam when `optimizer` is None. With
+    `schedule="cosine"` the learning rate warms up linearly from a tenth of `learning_rate` for
+    `warmup` of the steps, then follows a cosine down to zero: the one-cycle shape that trains
+    small nets fastest. `precise_batch_norm` re-estimates the
     batch-norm statistics on training images after the last epoch (see `precise_bn`).
     """
 
