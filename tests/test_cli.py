@@ -239,6 +239,20 @@ def test_predict_reads_a_drawn_digit(trained_run, mnist, tmp_path):
     assert result.stdout.startswith(f"{tmp_path / 'three.jpg'}: 3   (3: ")
 
 
+def test_predict_show_saves_what_the_model_saw(trained_run, mnist, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    Image.fromarray(255 - mnist.test.images[0]).resize((240, 240)).save(tmp_path / "d.png")
+    result = invoke("predict", str(run), str(tmp_path / "d.png"), "--show")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == f"  the model saw {run / 'seen' / 'd.png'}"
+    assert Image.open(run / "seen" / "d.png").size == (280, 280)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

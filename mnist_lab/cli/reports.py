@@ -60,10 +60,20 @@ def predict_command(
     images: Annotated[
         list[Path], typer.Argument(help="PNG or JPEG pictures of single digits, any size.")
     ],
+    show: Annotated[
+        bool,
+        typer.Option(
+            "--show",
+            help="Also save the 28x28 image the model saw (fit into 20x20, centred by mass) "
+            "as RUN/seen/NAME.png, enlarged 10x.",
+        ),
+    ] = False,
 ) -> None:
     """Recognize the digit in each picture with a trained run's model."""
     from mnist_lab.reports import predict_images
 
-    for result in predict_images(run, images):
+    for result in predict_images(run, images, show=show):
         top = ", ".join(f"{digit}: {p:.1%}" for digit, p in result["top3"])
         typer.echo(f"{result['path']}: {result['digit']}   ({top})")
+        if "seen" in result:
+            typer.echo(f"  the model saw {result['seen']}")
