@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,13 +85,20 @@ class Failure:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of running one exercise's tests."""
+    """The outcome of running one exercise's tests.
+
+    `output` is pytest's own console output (for a verbose report); `notes` are what passing
+    tests chose to report (exercise 8: the accuracy reached); `hints_shown` is how many hints
+    the student had seen when the check ran, which bounds the hint shown beside a failure.
+    """
 
     exercise: Exercise
     passed: bool
     failures: tuple[Failure, ...]
     total: int
     output: str = ""
+    notes: tuple[str, ...] = ()
+    hints_shown: int = 0
 
     @property
     def state(self) -> str:
@@ -239,25 +247,55 @@ def fingerprint(exercise: Exercise) -> str:
 # --- checking ----------------------------------------------------------------------------------
 
 
+_SETUP_ERROR = re.compile(r'failed on (?:setup|teardown) with "(?P<error>.*)"', re.S)
+
+
 def _plain(message: str) -> str:
-    """The telling first line of a pytest failure message (the assertion's own words)."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    if not lines:
-        return "the test failed without a message"
-    first = lines[0]
-    for prefix in ("AssertionError: ", "assert "):
-        first = first.removeprefix(prefix)
-    return first
+    """A pytest failure message in plain words: the test's own message, every line of it.
+
+    pytest reports `assert ..., message` as "AssertionError: " and the message (its further
+    lines indented by two spaces), then its own "assert ..." introspection, which is dropped;
+    `pytest.fail(...)` as "Failed: ..."; an error in a fixture as 'failed on setup with "..."'.
+    A bare `assert` keeps pytest's introspection, the only words it has.
+    """
+    text = message.strip("\n")
+    setup = _SETUP_ERROR.fullmatch(text)
+    if setup:
+        text = setup["error"]
+    if text.startswith("AssertionError: "):
+        first, *rest = text.removeprefix("AssertionError: ").splitlines()
+        kept = [first]
+        for line in rest:
+            if line and not line.startswith("  "):  # pytest's own "assert ..." lines follow
+                break
+            kept.append(line[2:])
+        text = "\n".join(kept)
+    elif text.startswith("assert "):  # pytest's introspection, its further lines indented
+        first, *rest = text.removeprefix("assert ").splitlines()
+        rest = [line.removeprefix("  ") for line in rest if "Use -v to get" not in line]
+        text = "\n".join([first, *rest])
+    else:
+        text = text.removeprefix("Failed: ")
+    text = "\n".join(line.rstrip() for line in text.splitlines()).strip()
+    return text or "the test failed without a message"
 
 
 def run_tests(
-    exercise: Exercise, exercises_dir: Path, timeout: float = CHECK_TIMEOUT_S
+    exercise: Exercise,
+    exercises_dir: Path,
+    timeout: float = CHECK_TIMEOUT_S,
+    *,
+    only: Iterable[str] = (),
 ) -> CheckResult:
-    """Run the exercise's tests against the copy of its file in `exercises_dir`."""
+    """Run the exercise's tests against the copy of its file in `exercises_dir`.
+
+    `only` names the tests to run (all of them when empty).
+    """
+    targets = [f"{exercise.tests}::{name}" for name in only] or [str(exercise.tests)]
     with tempfile.TemporaryDirectory(prefix="mnist-lab-check-") as scratch:
         report = Path(scratch) / "report.xml"
         command = [
-            sys.executable, "-m", "pytest", str(exercise.tests), "-q", "-p", "no:cacheprovider",
+            sys.executable, "-m", "pytest", *targets, "-q", "-p", "no:cacheprovider",
             f"--junitxml={report}", "-o", "junit_family=xunit1",
             "--rootdir", str(exercise.tests.parent),
         ]  # fmt: skip
@@ -271,18 +309,18 @@ def run_tests(
             completed = subprocess.run(
                 command, capture_output=True, text=True, timeout=timeout, env=env
             )
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as stopped:
             failure = Failure(
                 "(all)", f"the tests did not finish in {timeout:.0f} s: is a loop stuck?"
             )
-            return CheckResult(exercise, False, (failure,), 0)
+            return CheckResult(exercise, False, (failure,), 0, _text(stopped))
         output = completed.stdout + completed.stderr
         if not report.is_file():
             lines = output.strip().splitlines()
             failure = Failure("(all)", lines[-1] if lines else "pytest did not run")
             return CheckResult(exercise, False, (failure,), 0, output)
         root = ElementTree.parse(report).getroot()
-    failures, total = [], 0
+    failures, notes, total = [], [], 0
     for case in root.iter("testcase"):
         total += 1
         problem = case.find("failure")
@@ -290,18 +328,29 @@ def run_tests(
             problem = case.find("error")
         if problem is not None:
             failures.append(Failure(case.get("name", "?"), _plain(problem.get("message", ""))))
+        # What a test reports even when it passes (the exercises' `note` fixture).
+        notes += [p.get("value", "") for p in case.iter("property") if p.get("name") == "note"]
     passed = completed.returncode == 0 and total > 0 and not failures
-    return CheckResult(exercise, passed, tuple(failures), total, output)
+    return CheckResult(exercise, passed, tuple(failures), total, output, tuple(notes))
+
+
+def _text(stopped: subprocess.TimeoutExpired) -> str:
+    """What a process stopped at its timeout had printed so far."""
+    parts = (stopped.stdout, stopped.stderr)
+    return "".join(p.decode(errors="replace") if isinstance(p, bytes) else p or "" for p in parts)
 
 
 def check(exercise: Exercise, root: Path) -> CheckResult:
-    """Run an exercise's tests against the student's file and remember the outcome."""
+    """Run an exercise's tests against the student's file and remember the outcome.
+
+    The result also carries how many hints the student has seen, so `hint_for` keeps to them.
+    """
     result = run_tests(exercise, exercise.file.parent)
     progress = load_progress(root)
     entry = progress.setdefault(str(exercise.number), {})
     entry.update(fingerprint=fingerprint(exercise), state=result.state)
     save_progress(root, progress)
-    return result
+    return replace(result, hints_shown=_hints_shown(entry))
 
 
 def state(exercise: Exercise, root: Path, progress: dict[str, Any] | None = None) -> str | None:
@@ -315,13 +364,30 @@ def state(exercise: Exercise, root: Path, progress: dict[str, Any] | None = None
 
 
 def hint_for(result: CheckResult) -> Hint | None:
-    """The hint meant for the first failing test, else the exercise's first hint."""
+    """The hint to show beside a failed check, never past the next one the student has not seen.
+
+    Hints go from a question to a pointer, and `next_hint` gives them one at a time: a check
+    keeps to that ladder. Among the hints already shown and the next one, it picks the latest
+    meant for the first failing test it can help with (a hint without tests helps with any);
+    else the first hint, the opening question.
+    """
+    hints = result.exercise.hints
+    if not hints:
+        return None
+    ladder = hints[: result.hints_shown + 1]
     for failure in result.failures:
         test = failure.test.split("[", 1)[0]  # parametrized tests report as name[case]
-        for hint in result.exercise.hints:
-            if test in hint.tests:
-                return hint
-    return result.exercise.hints[0] if result.exercise.hints else None
+        meant = [hint for hint in ladder if not hint.tests or test in hint.tests]
+        if meant:
+            return meant[-1]
+    return hints[0]
+
+
+def _hints_shown(entry: dict[str, Any]) -> int:
+    try:
+        return max(int(entry.get("hints_shown", 0)), 0)
+    except (TypeError, ValueError):  # a hand-edited progress file: start the ladder again
+        return 0
 
 
 def next_hint(exercise: Exercise, root: Path) -> tuple[int, Hint]:
@@ -330,7 +396,7 @@ def next_hint(exercise: Exercise, root: Path) -> tuple[int, Hint]:
         raise ExerciseError(f"Exercise {exercise.number} has no hints.")
     progress = load_progress(root)
     entry = progress.setdefault(str(exercise.number), {})
-    shown = min(int(entry.get("hints_shown", 0)), len(exercise.hints) - 1)
+    shown = min(_hints_shown(entry), len(exercise.hints) - 1)
     entry["hints_shown"] = shown + 1
     save_progress(root, progress)
     return shown + 1, exercise.hints[shown]

@@ -108,23 +108,6 @@ def test_polling_is_chosen_when_asked(monkeypatch, tmp_path):
     )
 
 
-def test_the_hint_shown_is_the_one_for_the_first_failing_test():
-    hints = (
-        exercises.Hint("general question"),
-        exercises.Hint("about the range", ("test_range",)),
-        exercises.Hint("about the axis", ("test_axis",)),
-    )
-    exercise = exercises.Exercise(2, "n", "N", Path("f.py"), Path("t.py"), "", hints)
-
-    def result(*tests: str) -> exercises.CheckResult:
-        failures = tuple(exercises.Failure(test, "message") for test in tests)
-        return exercises.CheckResult(exercise, False, failures, 5)
-
-    assert exercises.hint_for(result("test_axis[flat]", "test_range")).text == "about the axis"
-    assert exercises.hint_for(result("test_range")).text == "about the range"
-    assert exercises.hint_for(result("test_other")).text == "general question"
-
-
 @pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
 def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
     import threading
@@ -140,3 +123,129 @@ def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
     changed = exercises.wait_for_change(tmp_path, polling=polling)
     assert changed == {tmp_path / "ex02_normalize.py"}
     assert time.perf_counter() - started < 10
+
+
+# --- failures in plain words -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        (  # pytest indents the message's further lines and adds its own "assert ..." lines
+            "AssertionError: expected\n  [[1 0]\n   [0 1]]\n  got\n  [[0 1]\n   [1 0]]\n"
+            "assert False",
+            "expected\n[[1 0]\n [0 1]]\ngot\n[[0 1]\n [1 0]]",
+        ),
+        ("AssertionError: first\n  \n  third\nassert False", "first\n\nthird"),
+        (
+            "AssertionError: x should be 4\n  but it is 3\nassert 3 == 4\n"
+            "Failing test case: test_h(\n    x=3,\n)",
+            "x should be 4\nbut it is 3",
+        ),
+        ("Failed: one line\nsecond line", "one line\nsecond line"),
+        (
+            "assert [1, 2] == [1, 3]\n  \n  At index 1 diff: 2 != 3\n  Use -v to get more diff",
+            "[1, 2] == [1, 3]\n\nAt index 1 diff: 2 != 3",
+        ),
+        (
+            'failed on setup with "NotImplementedError: Exercise 8: register it. Run x"',
+            "NotImplementedError: Exercise 8: register it. Run x",
+        ),
+        ("", "the test failed without a message"),
+    ],
+    ids=["multi-line", "blank-line", "hypothesis", "pytest-fail", "bare-assert", "setup", "empty"],
+)
+def test_a_failure_keeps_its_whole_message(raw, plain):
+    assert exercises._plain(raw) == plain
+
+
+def fake_exercise(tmp_path: Path, tests: str, hints=()) -> exercises.Exercise:
+    """Exercise 9 of a made-up course in `tmp_path`: its file, and tests of it."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ex09.py").write_text(textwrap.dedent(tests))
+    (tmp_path / "ex09_double.py").write_text("def double(x):\n    return 2 * x\n")
+    file, tests_file = tmp_path / "ex09_double.py", tmp_path / "tests" / "test_ex09.py"
+    return exercises.Exercise(9, "double", "Doubling", file, tests_file, "", tuple(hints))
+
+
+def test_a_check_keeps_pytests_output_and_what_passing_tests_report(tmp_path):
+    exercise = fake_exercise(
+        tmp_path,
+        """\
+        import importlib.util, os, pathlib
+
+        def double():
+            path = pathlib.Path(os.environ["MNIST_LAB_EXERCISES_DIR"]) / "ex09_double.py"
+            spec = importlib.util.spec_from_file_location("ex09", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.double
+
+        def test_double_reports(record_property):
+            record_property("note", f"double(21) is {double()(21)}")
+
+        def test_double_of_a_list():
+            print("printed by the test")
+            assert double()([1]) == [1, 1], "double([1]) should be [1, 1]\\nsee the page"
+            assert False, "double([1]) repeats the list\\nso this test\\nfails on purpose"
+        """,
+    )
+    result = exercises.run_tests(exercise, tmp_path)
+    assert (result.passed, result.total) == (False, 2)
+    assert result.notes == ("double(21) is 42",)
+    (failure,) = result.failures
+    assert failure.message == "double([1]) repeats the list\nso this test\nfails on purpose"
+    assert "printed by the test" in result.output and "1 failed, 1 passed" in result.output
+
+    only = exercises.run_tests(exercise, tmp_path, only=["test_double_reports"])
+    assert (only.passed, only.total, only.notes) == (True, 1, ("double(21) is 42",))
+
+
+# --- hints keep to the ladder ------------------------------------------------------------------
+
+LADDER = (
+    exercises.Hint("a question", ("test_range", "test_axis")),
+    exercises.Hint("about the range", ("test_range",)),
+    exercises.Hint("about the axis", ("test_axis",)),
+)
+
+
+def failed(*tests: str, shown: int = 0, hints=LADDER) -> exercises.CheckResult:
+    exercise = exercises.Exercise(2, "n", "N", Path("f.py"), Path("t.py"), "", hints)
+    failures = tuple(exercises.Failure(test, "message") for test in tests)
+    return exercises.CheckResult(exercise, False, failures, 5, hints_shown=shown)
+
+
+@pytest.mark.parametrize(
+    ("tests", "shown", "expected"),
+    [
+        (["test_axis[flat]", "test_range"], 3, "about the axis"),  # all seen: the one meant for it
+        (["test_range"], 3, "about the range"),
+        (["test_axis"], 0, "a question"),  # none seen: the first, whichever test fails
+        (["test_axis"], 1, "a question"),  # one seen: never hint 3 of 3
+        (["test_range"], 1, "about the range"),  # the next one, meant for this test
+        (["test_other"], 3, "a question"),  # no hint for it: the opening question
+    ],
+)
+def test_the_hint_beside_a_failure_never_skips_ahead(tests, shown, expected):
+    assert exercises.hint_for(failed(*tests, shown=shown)).text == expected
+
+
+def test_a_hint_without_tests_helps_with_any_failure():
+    hints = (exercises.Hint("first"), exercises.Hint("about the range", ("test_range",)))
+    hints += (exercises.Hint("general, later"),)
+    assert exercises.hint_for(failed("test_other", shown=2, hints=hints)).text == "general, later"
+    assert exercises.hint_for(failed("test_range", shown=1, hints=hints)).text == "about the range"
+
+
+def test_a_check_knows_how_many_hints_were_shown(tmp_path):
+    exercise = fake_exercise(
+        tmp_path,
+        "def test_fails():\n    assert False, 'no'\n",
+        hints=[exercises.Hint("one"), exercises.Hint("two", ("test_fails",))],
+    )
+    assert exercises.check(exercise, tmp_path).hints_shown == 0
+    assert exercises.hint_for(exercises.check(exercise, tmp_path)).text == "one"
+    assert exercises.next_hint(exercise, tmp_path) == (1, exercise.hints[0])
+    result = exercises.check(exercise, tmp_path)
+    assert result.hints_shown == 1 and exercises.hint_for(result).text == "two"

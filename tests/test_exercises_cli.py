@@ -132,6 +132,33 @@ def test_hints_come_one_at_a_time_then_all(course):
     assert every.stdout.count("for exercise 2: ") == len(exercise.hints)
 
 
+def test_check_keeps_to_the_hint_ladder(course):
+    """The hint beside a failure is one the student has seen, or the next one: never further."""
+    first, second, third = (hint.text for hint in exercises.find(CATALOG, 2).hints)
+    target = write_solution(course, 2)
+    # check_images accepts anything: only the tests the third hint is meant for fail.
+    target.write_text(target.read_text().replace("if images.dtype != np.uint8:", "if False:"))
+    unseen = invoke("check", "2")
+    assert f"Hint: {first}" in unseen.stdout and third not in unseen.stdout
+    invoke("hint", "2")
+    one_seen = invoke("check", "2")
+    assert f"Hint: {first}" in one_seen.stdout and third not in one_seen.stdout
+    invoke("hint", "2")
+    two_seen = invoke("check", "2")
+    assert f"Hint: {third}" in two_seen.stdout and second not in two_seen.stdout
+
+
+def test_check_shows_a_failures_whole_message(course):
+    target = write_solution(course, 6)
+    target.write_text(
+        target.read_text().replace("np.add.at(confusion,", "np.subtract.at(confusion,")
+    )
+    result = invoke("check", "6")
+    assert result.exit_code == 1
+    assert "test_confusion_matrix_of_a_hand_example: expected\n[[1 1 0]\n" in result.stdout
+    assert "\ngot\n[[-1 -1  0]\n" in result.stdout
+
+
 def test_solution_opens_only_after_the_exercise_passes(course):
     closed = invoke("solution", "2")
     assert closed.exit_code == 1
