@@ -378,7 +378,8 @@ def command_path(args: list[str]) -> str:
         ("exercises reset 1 2", EXTRA.format("2")),
         ("exercises solution", "Missing argument 'number'."),
         ("exercises solution x", INVALID.format("number")),
-        ("exercises watch now", EXTRA.format("now")),
+        ("exercises watch now", INVALID.format("number")),
+        ("exercises watch 1 2", EXTRA.format("2")),
     ),
 )
 def test_usage_errors_are_one_line_pointing_to_help(

@@ -71,15 +71,21 @@ def _pick(number: int | None, catalog: list[Any], states: list[Any]) -> Any:
     return exercises.next_pending(states)
 
 
-def _report(result: Any) -> None:
-    """Print a check's outcome in plain words, with the hint meant for the first failure."""
+def _report(result: Any, *, verbose: bool = False) -> None:
+    """Print a check's outcome in plain words: each failure's whole message, the hint meant for
+    the first failure (never past the next one the student has not seen), what passing tests
+    report, and with `verbose` pytest's own output."""
     from mnist_lab import exercises
 
     exercise = result.exercise
+    if verbose and result.output.strip():
+        typer.echo(result.output.rstrip())
     if result.passed:
         typer.echo(
             f"✓ Exercise {exercise.number} ({exercise.title}) passes all {result.total} tests."
         )
+        for note in result.notes:
+            typer.echo(f"  {note}")
         return
     failed = len(result.failures)
     typer.echo(
@@ -87,14 +93,23 @@ def _report(result: Any) -> None:
         f"{max(result.total, failed)} tests fail."
     )
     for failure in result.failures:
-        typer.echo(f"  - {failure.test}: {failure.message}")
+        first, *rest = failure.message.splitlines() or [""]
+        typer.echo(f"  - {failure.test}: {first}")
+        for line in rest:
+            typer.echo(f"      {line}")
     hint = exercises.hint_for(result)
     if hint is not None:
         typer.echo(f"Hint: {hint.text}")
     typer.echo(
         f"Edit {_relative(exercise.file)} and run 'mnist-lab exercises check {exercise.number}' "
-        "again (or 'mnist-lab exercises watch')."
+        "again (or 'mnist-lab exercises watch')"
+        + ("." if verbose else "; add --verbose for pytest's own report.")
     )
+
+
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also show pytest's own report of the tests.")
+]
 
 
 def print_progress(done: int, total: int) -> None:
@@ -158,6 +173,7 @@ def exercises_list() -> None:
 def exercises_check(
     number: NumberArgument = None,
     all_: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run an exercise's tests and explain what fails; on success, point to the next one."""
     from mnist_lab import exercises
@@ -169,7 +185,7 @@ def exercises_check(
         return
     results = [exercises.check(exercise, root) for exercise in chosen]
     for result in results:
-        _report(result)
+        _report(result, verbose=verbose)
     if not all(result.passed for result in results):
         raise typer.Exit(1)
     following = exercises.next_pending(exercises.statuses(catalog, root))
@@ -236,20 +252,23 @@ def exercises_solution(
 
 
 @app.command("watch", cls=OneLineCommand)
-def exercises_watch() -> None:
-    """Re-check the current exercise whenever you save a file; move on when it passes."""
+def exercises_watch(
+    number: NumberArgument = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Re-check an exercise whenever you save a file; move on to the next when it passes."""
     from mnist_lab import exercises
 
-    root, catalog, states = _track()
+    root, catalog, states = _track(need_states=number is None)
     folder = catalog[0].file.parent if catalog else root / "exercises"
     reason = exercises.polling_reason(folder)
     how = f"by polling every 0.5 s ({reason})" if reason else "for saved files"
+    current = _pick(number, catalog, states)
     typer.echo(f"Watching {_relative(folder)}/ {how}. Press Ctrl-C to stop.")
-    current = exercises.next_pending(states)
     try:
         while current is not None:
             result = exercises.check(current, root)
-            _report(result)
+            _report(result, verbose=verbose)
             if result.passed:
                 current = exercises.next_pending(exercises.statuses(catalog, root))
                 if current is not None:
