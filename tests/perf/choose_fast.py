@@ -5,7 +5,7 @@ Usage: .venv/bin/python tests/perf/choose_fast.py [--seeds 0,1,2] [--render]
 Each candidate (a network in the notation of `sweep.py` and a one-cycle Adam recipe) trains on
 the seeded stratified split of `mnist-lab train`; only its validation accuracy is read. The rule:
 among the candidates whose final validation accuracy averages at least 99.0% over the seeds, the
-one with the least mean training time is chosen. Results go to docs/results/fast_candidates.json
+one with the least mean training time is chosen (if none does, the most accurate on validation). Results go to docs/results/fast_candidates.json
 and fast_candidates.md with the command, date and machine; docs/zoo.md includes the table.
 Timings are only comparable within one run of this script (the machine's speed varies).
 """
@@ -40,6 +40,10 @@ CANDIDATES: list[tuple[str, int, int, float]] = [
     ("n,c:24:5,p:2,c:48:3,p:2,f", 3, 256, 1e-2),
     ("c:24:5,p:2,c:48:3,p:2,f", 3, 256, 5e-3),
     ("n,c:24:5,p:2,f", 2, 256, 5e-3),
+    ("n,c:24:5,p:2,c:48:3,p:2,f", 4, 256, 1e-2),
+    ("n,c:32:5,p:2,c:64:3,p:2,f", 3, 256, 1e-2),
+    ("n,c:24:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 1e-2),
+    ("n,c:24:5,p:2,c:48:3,p:2,f,d:128", 3, 256, 1e-2),
 ]
 
 
@@ -64,10 +68,13 @@ def summarize(runs: list[dict]) -> dict:
     }
 
 
-def choose(rows: list[dict]) -> dict | None:
-    """The rule: mean final validation accuracy >= 99.0%, then the least mean training time."""
+def choose(rows: list[dict]) -> dict:
+    """The rule: mean final validation accuracy >= 99.0%, then the least mean training time;
+    if no candidate reaches 99.0%, the one with the highest mean validation accuracy."""
     passing = [row for row in rows if row["val_accuracy_mean"] >= TARGET]
-    return min(passing, key=lambda row: row["train_seconds_mean"]) if passing else None
+    if not passing:
+        return max(rows, key=lambda row: row["val_accuracy_mean"])
+    return min(passing, key=lambda row: row["train_seconds_mean"])
 
 
 def markdown(results: dict) -> str:
@@ -106,7 +113,8 @@ def markdown(results: dict) -> str:
             table,
             f"Validation accuracy after the last epoch on the seeded stratified split (6,000 "
             f"images), seeds {seeds}; one-cycle Adam (20% warm-up). Rule: mean validation "
-            "accuracy >= 99.0%, then the least mean training time. No test accuracy was read. "
+            "accuracy >= 99.0%, then the least mean training time (if none reaches it, the highest "
+            "mean validation accuracy). No test accuracy was read. "
             f"Measured by `{COMMAND}` on {results['date'][:10]}; machine: "
             f"{describe_machine(results['machine'])}.",
             "",
@@ -149,8 +157,7 @@ def main() -> None:
             f"in {row['train_seconds_mean']:.1f} s",
             flush=True,
         )
-    chosen = choose(results["candidates"])
-    results["chosen"] = chosen["spec_key"] if chosen else None
+    results["chosen"] = choose(results["candidates"])["spec_key"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     JSON.write_text(json.dumps(results, indent=2) + "\n")
     MD.write_text(markdown(results))
