@@ -5,8 +5,9 @@ Usage: .venv/bin/python tests/perf/choose_fast.py [--seeds 0,1,2] [--render]
 Each candidate (a network in the notation of `sweep.py` and a one-cycle Adam recipe) trains on
 the seeded stratified split of `mnist-lab train`; only its validation accuracy is read. The rule:
 among the candidates whose final validation accuracy averages at least 99.0% over the seeds, the
-one with the least mean training time is chosen (if none does, the most accurate on validation). Results go to docs/results/fast_candidates.json
-and fast_candidates.md with the command, date and machine; docs/zoo.md includes the table.
+one with the least mean training time is chosen (if none does, the most accurate on
+validation). Results go to docs/results/fast_candidates.json and fast_candidates.md with the
+command, date and machine; docs/zoo.md includes the table.
 Timings are only comparable within one run of this script (the machine's speed varies).
 """
 
