@@ -1,11 +1,12 @@
 """Exercise 4: the reference CNN, layer by layer.
 
-The classic Keras MNIST network reaches about 99% test accuracy with eight layers. A 3x3
-convolution slides 32 small filters over the image, each learning to respond to a local pattern
-(an edge, the end of a stroke); 2x2 max pooling keeps the strongest response of each 2x2 patch,
-halving the size so the next convolution sees a larger part of the digit. A second block with 64
-filters combines strokes into shapes. Flatten lays the 5x5x64 feature maps out as 1,600 numbers,
-a dense layer of 128 units mixes them, and a softmax layer gives one probability per digit.
+The course's reference network has eight layers and reached 98.90% test accuracy after 5
+epochs at seed 0 (`make docs-assets`, 2026-11-25). A 3x3 convolution slides 32 small filters
+over the image, each learning to respond to a local pattern (an edge, the end of a stroke);
+2x2 max pooling keeps the strongest response of each 2x2 patch, halving the size so the next
+convolution sees a larger part of the digit. A second block with 64 filters combines strokes
+into shapes. Flatten lays the 5x5x64 feature maps out as 1,600 numbers, a dense layer of 128
+units mixes them, and a softmax layer gives one probability per digit.
 
     layer                    output shape     parameters
     Input (28, 28, 1)        (28, 28, 1)      0
@@ -33,6 +34,6 @@ def conv_block(filters: int) -> list:
 
 
 def build_reference() -> keras.Model:
-    """The classic MNIST CNN of the table above, uncompiled (exercise 5 compiles it)."""
+    """The reference CNN of the table above, uncompiled (exercise 5 compiles it)."""
     # TODO: return a keras.Sequential of the input, conv_block(32), conv_block(64), Flatten and the two Dense layers
     raise NotImplementedError("Exercise 4: return a keras.Sequential of the input, conv_block(32), conv_block(64), Flatten and the two Dense layers. Run 'mnist-lab exercises hint 4' for a hint.")

@@ -9,11 +9,14 @@ easier to read than the loss but is not what the model learns from.
 
 `fit` then runs epochs (one pass over the training images each) and returns a History: the
 loss and accuracy after every epoch, on the training images and on the held-out validation
-images. Training on a random subset first is how everyone checks a setup in seconds before
-spending minutes on the full data.
+images. Which images are held out is exercise 3's stratified, seeded split: each digit keeps its
+share in both parts, and the same seed gives the same split. (Keras's own `validation_split`
+would take the last 10% of the arrays as they come, unshuffled: whatever order the data has,
+sorted by digit for instance, decides the validation set.) Training on a random subset first is
+how everyone checks a setup in seconds before spending minutes on the full data.
 
-Write the three functions below, then run `mnist-lab exercises check 5` (about 15 seconds: it
-trains a small model).
+Write the three functions below, then run `mnist-lab exercises check 5` (about 20 seconds: it
+trains the reference CNN on 6,000 images, and small models to see what `train` hands to Keras).
 
 Course page: docs/exercises/05-train.md
 """
@@ -39,7 +42,19 @@ def take_subset(
     raise NotImplementedError("Exercise 5: draw `size` distinct indices with np.random.default_rng(seed) and index both x and y with them. Run 'mnist-lab exercises hint 5' for a hint.")
 
 
-def train(model: Any, x: np.ndarray, y: np.ndarray, epochs: int = 2, batch_size: int = 128) -> Any:
-    """Fit a compiled model on (x, y), holding out 10% for validation; return the History."""
-    # TODO: call model.fit with the epochs and batch size, validation_split=0.1 and verbose=0, and return its result
-    raise NotImplementedError("Exercise 5: call model.fit with the epochs and batch size, validation_split=0.1 and verbose=0, and return its result. Run 'mnist-lab exercises hint 5' for a hint.")
+def train(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int = 2,
+    batch_size: int = 128,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+) -> Any:
+    """Fit a compiled model on (x, y), holding out a stratified part to validate; return the History.
+
+    `y` holds one-hot rows. The held-out part is exercise 3's split, `stratified_split(digits,
+    validation_fraction, seed)` from mnist_lab.preprocess (the library's version of yours).
+    """
+    # TODO: split the indices with stratified_split (from mnist_lab.preprocess) on the digits of y, then call model.fit on the training part with validation_data=(the held-out part), the epochs and batch size, and verbose=0; return its result
+    raise NotImplementedError("Exercise 5: split the indices with stratified_split (from mnist_lab.preprocess) on the digits of y, then call model.fit on the training part with validation_data=(the held-out part), the epochs and batch size, and verbose=0; return its result. Run 'mnist-lab exercises hint 5' for a hint.")

@@ -3,8 +3,10 @@
 The numbers of a History are easier to read as curves. Plotted per epoch, training and validation
 accuracy side by side tell the story of a run: both rising means the model still learns; training
 rising while validation stalls or falls means it starts to memorize its training images
-(overfitting); validation above training early on is normal when layers such as dropout make
-training harder. The loss tells the same story from below.
+(overfitting). Validation above training in the first epochs is normal, even without dropout:
+an epoch's training accuracy is averaged over all its batches while the weights still improve,
+whereas validation is measured once, with the weights of the epoch's end. The loss tells the
+same story from below.
 
 The figure is drawn with matplotlib's object-oriented API, `matplotlib.figure.Figure`, not
 `pyplot`: no window opens, nothing global changes, and the same code works in a test, on a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from mnist_lab import exercises
 from mnist_lab.exercises import ExerciseError, derive_stub
 
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = exercises.load_catalog(ROOT)
 SOLUTION = textwrap.dedent(
     '''\
     """Exercise 9: doubling."""
@@ -249,3 +252,171 @@ def test_a_check_knows_how_many_hints_were_shown(tmp_path):
     assert exercises.next_hint(exercise, tmp_path) == (1, exercise.hints[0])
     result = exercises.check(exercise, tmp_path)
     assert result.hints_shown == 1 and exercises.hint_for(result).text == "two"
+
+
+# --- the catalog's hints name real tests -------------------------------------------------------
+
+
+@pytest.mark.parametrize("exercise", CATALOG, ids=lambda e: e.file.stem)
+def test_every_test_a_hint_names_exists(exercise):
+    tree = ast.parse(exercise.tests.read_text())
+    tests = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for number, hint in enumerate(exercise.hints, start=1):
+        unknown = sorted(set(hint.tests) - tests)
+        assert not unknown, f"hint {number} of exercise {exercise.number} names {unknown}"
+    helped = {test for hint in exercise.hints for test in hint.tests}
+    unhelped = sorted(name for name in tests if name.startswith("test_") and name not in helped)
+    assert not unhelped, f"no hint of exercise {exercise.number} helps with {unhelped}"
+
+
+# --- shortcuts that must fail --------------------------------------------------------------------
+
+
+def solution_with(number: int, function: str, body: str) -> str:
+    """Exercise `number`'s solution with the written part of `function` replaced by `body`."""
+    text = exercises.find(CATALOG, number).solution.read_text()
+    block = exercises._SOLUTION_BLOCK.search(text, text.index(f"def {function}("))
+    body = textwrap.indent(textwrap.dedent(body), block["indent"])
+    return text[: block.start()] + body + text[block.end() :]
+
+
+def tried(tmp_path: Path, number: int, text: str, only=()) -> exercises.CheckResult:
+    """The check of exercise `number` on a file holding `text`."""
+    exercise = exercises.find(CATALOG, number)
+    (tmp_path / exercise.file.name).write_text(text)
+    return exercises.run_tests(exercise, tmp_path, only=only)
+
+
+def messages(result: exercises.CheckResult) -> dict[str, str]:
+    return {failure.test: failure.message for failure in result.failures}
+
+
+def test_describe_returning_the_course_pages_dict_fails(tmp_path):
+    hard_coded = """\
+        return {
+            "count": 10000,
+            "image_shape": (28, 28),
+            "dtype": "uint8",
+            "pixel_range": (0, 255),
+            "per_class": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+        }
+    """
+    describe = [
+        "test_describe_summarizes_the_test_split",
+        "test_describe_summarizes_a_random_part_of_the_training_set",
+        "test_describe_summarizes_made_up_images",
+    ]
+    result = tried(tmp_path, 1, solution_with(1, "describe", hard_coded), only=describe)
+    assert sorted(messages(result)) == sorted(describe[1:])  # right for the test split alone
+    assert messages(result)[describe[2]].startswith(
+        "for 6 made-up images of 2x4 pixels from 7 to 200, describe(...)['count'] should be 6, "
+        "but it is 10000: compute each fact from the arrays describe is given"
+    )
+
+
+WRAPPED_ONE_HOT = """\
+    from mnist_lab import preprocess
+
+    return preprocess.one_hot(labels, num_classes)
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "from mnist_lab.preprocess import one_hot, stratified_split  # noqa: F401\n",
+            "one_hot in ex03_labels.py is mnist_lab.preprocess.one_hot, the library's own "
+            "version: the exercise asks you to write it yourself with a def in ex03_labels.py.",
+        ),
+        (
+            solution_with(3, "one_hot", WRAPPED_ONE_HOT),
+            "ex03_labels.py uses mnist_lab.preprocess (line ",
+        ),
+    ],
+    ids=["re-exported", "wrapped"],
+)
+def test_exercise_3_handing_back_the_librarys_functions_fails(tmp_path, text, message):
+    result = tried(tmp_path, 3, text)
+    assert list(messages(result)) == ["test_one_hot_and_the_split_are_your_own_code"]
+    assert next(iter(messages(result).values())).startswith(message)
+
+
+def test_exercise_4_returning_the_registrys_reference_fails(tmp_path):
+    body = 'from mnist_lab import create_model\n\nreturn create_model("reference")\n'
+    text = solution_with(4, "build_reference", body)
+    line = text.splitlines().index("    from mnist_lab import create_model") + 1
+    result = tried(tmp_path, 4, text)
+    assert messages(result) == {
+        "test_reference_is_built_from_two_conv_blocks": (
+            "build_reference should make its two blocks with conv_block(32) then conv_block(64), "
+            "but it called conv_block with nothing"
+        ),
+        "test_reference_is_left_uncompiled": (
+            "build_reference should return the model uncompiled (exercise 5 compiles it), but "
+            "it is already compiled with Adam: build it from layers yourself rather than "
+            "taking a ready-made model"
+        ),
+        "test_reference_is_your_own_code": (
+            f"ex04_reference_cnn.py uses mnist_lab.registry.create_model (line {line}), the "
+            "library's own version of what this exercise asks for: write conv_block and "
+            "build_reference yourself, without mnist_lab.models or "
+            "mnist_lab.registry.create_model; once the exercise passes, compare yours with the "
+            "library's."
+        ),
+    }
+
+
+def test_exercise_5_ignoring_epochs_and_batch_size_fails(tmp_path):
+    body = """\
+        from mnist_lab.preprocess import stratified_split
+
+        digits = np.argmax(y, axis=1)
+        train_idx, validation_idx = stratified_split(digits, validation_fraction, seed)
+        return model.fit(
+            x[train_idx], y[train_idx], validation_data=(x[validation_idx], y[validation_idx]),
+            epochs=3, batch_size=32, verbose=0,
+        )
+    """
+    test = "test_train_uses_the_epochs_and_batch_size_asked"
+    result = tried(tmp_path, 5, solution_with(5, "train", body), only=[test])
+    assert messages(result) == {
+        f"{test}[1-50]": (
+            "train(..., epochs=1, batch_size=50) should train 1 epoch of 11 steps (540 "
+            "training images in batches of 50), but the History shows 3 epochs of 17 steps: "
+            "pass train's epochs and batch_size on to model.fit"
+        ),
+        f"{test}[2-300]": (
+            "train(..., epochs=2, batch_size=300) should train 2 epochs of 2 steps (540 "
+            "training images in batches of 300), but the History shows 3 epochs of 17 steps: "
+            "pass train's epochs and batch_size on to model.fit"
+        ),
+    }
+
+
+def test_exercise_5_with_keras_validation_split_fails(tmp_path):
+    body = (
+        "return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.1, "
+        "verbose=0)\n"
+    )
+    test = "test_train_holds_out_a_stratified_split"
+    result = tried(tmp_path, 5, solution_with(5, "train", body), only=[test])
+    assert messages(result)[test].startswith(
+        "train passed validation_split=0.1 to fit: Keras then holds out the last 10% of the "
+        "images as they come, here 900..999, all of them 9s."
+    )
+
+
+def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
+    text = exercises.find(CATALOG, 6).solution.read_text()
+    start = text.index("def confusion_matrix(")
+    end = text.index("# END SOLUTION\n", start) + len("# END SOLUTION\n")
+    text = text[:start] + "from mnist_lab.evaluation import confusion_matrix\n" + text[end:]
+    result = tried(tmp_path, 6, text)
+    assert messages(result) == {
+        "test_the_four_functions_are_your_own_code": (
+            "confusion_matrix in ex06_evaluate.py is mnist_lab.evaluation.confusion_matrix, the "
+            "library's own version: the exercise asks you to write it yourself with a def in "
+            "ex06_evaluate.py."
+        )
+    }

@@ -1,17 +1,23 @@
-"""Fixtures of the exercise tests: the exercise file under test, and the MNIST arrays.
+"""Fixtures of the exercise tests: the exercise file under test, the MNIST arrays, and checks.
 
 Each test module names its exercise in a constant, e.g. `EXERCISE = "ex02_normalize.py"`. The
 `exercise` fixture imports that file from the folder in $MNIST_LAB_EXERCISES_DIR (by default
 `exercises/`, the parent of this folder), so the same tests check a student's file, the shipped
-stub or the reference solution. Nothing here runs at import time: the model registry imports
-every `.py` file under `exercises/`, this one included.
+stub or the reference solution. `own_code` fails a test whose exercise hands back the library's
+own version of what it asks for; `note` reports a fact even when a test passes (the check shows
+it). Nothing here runs at import time: the model registry imports every `.py` file under
+`exercises/`, this one included.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import itertools
 import os
 import sys
+import types
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,7 @@ EXERCISES_DIR_ENV = "MNIST_LAB_EXERCISES_DIR"
 PLUGINS_ENV = "MNIST_LAB_PLUGINS"  # where the model registry looks for students' models
 DEFAULT_DIR = Path(__file__).resolve().parent.parent
 _loaded = itertools.count()
+_notes: list[str] = []  # what passing tests reported, repeated at the end of pytest's output
 
 
 def pytest_configure(config):
@@ -70,3 +77,115 @@ def mnist():
     from mnist_lab import load_mnist
 
     return load_mnist()
+
+
+@pytest.fixture
+def note(record_property):
+    """Report one line even if the test passes: the check shows it, and so does pytest."""
+
+    def add(text: str) -> None:
+        record_property("note", text)  # read back from the junit report by `exercises check`
+        _notes.append(text)
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _notes:
+        terminalreporter.section("what the tests report")
+        for text in _notes:
+            terminalreporter.write_line(text)
+
+
+@pytest.fixture
+def own_code(exercise):
+    """A check that the exercise's functions are written in its file, not the library's.
+
+    `own_code("one_hot", "stratified_split", library=("mnist_lab.preprocess",))` fails the test
+    with a plain sentence when a function is the library's own object, or when the file uses
+    anything from those library modules (imported, or reached as an attribute).
+    """
+
+    def check(*names: str, library: Iterable[str]) -> None:
+        path = Path(exercise.__file__)
+        library = tuple(library)
+        listed = " and ".join(names) or "it"
+        for name in names:
+            function = getattr(exercise, name, None)
+            origin = getattr(function, "__module__", None)
+            if origin != exercise.__name__:
+                where = f"{origin}.{name}" if origin else repr(function)
+                pytest.fail(
+                    f"{name} in {path.name} is {where}, the library's own version: the exercise "
+                    f"asks you to write it yourself with a def in {path.name}.",
+                    pytrace=False,
+                )
+        uses = library_uses(path, library)
+        if uses:
+            line, used = uses[0]
+            pytest.fail(
+                f"{path.name} uses {used} (line {line}), the library's own version of what this "
+                f"exercise asks for: write {listed} yourself, without {' or '.join(library)}; "
+                "once the exercise passes, compare yours with the library's.",
+                pytrace=False,
+            )
+
+    return check
+
+
+def library_uses(path: Path, library: Iterable[str]) -> list[tuple[int, str]]:
+    """(line, dotted name) of each use in the file at `path` of a name under `library`.
+
+    A use is an import (`from mnist_lab.preprocess import one_hot`, `from mnist_lab import
+    one_hot`, `import mnist_lab.preprocess as p`), an attribute reached from an imported name
+    (`preprocess.one_hot`, `mnist_lab.preprocess.one_hot`) or a string naming it
+    (`importlib.import_module("mnist_lab.preprocess")`).
+    """
+    library = tuple(library)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bound: dict[str, str] = {}  # a name in the file -> the dotted name it stands for
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append((node.lineno, alias.name))
+                local = alias.asname or alias.name.split(".")[0]
+                bound[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                dotted = _resolve(f"{node.module}.{alias.name}")
+                found.append((node.lineno, dotted))
+                bound[alias.asname or alias.name] = dotted
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append((node.lineno, node.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            parts = []
+            inner: ast.expr = node
+            while isinstance(inner, ast.Attribute):
+                parts.insert(0, inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id in bound:
+                found.append((node.lineno, _resolve(".".join([bound[inner.id], *parts]))))
+    return sorted(
+        {
+            (line, name)
+            for line, name in found
+            if any(name == module or name.startswith(f"{module}.") for module in library)
+        }
+    )
+
+
+def _resolve(dotted: str) -> str:
+    """Where a dotted name really lives: `mnist_lab.one_hot` is `mnist_lab.preprocess.one_hot`."""
+    module, _, name = dotted.rpartition(".")
+    if not module.startswith("mnist_lab"):
+        return dotted
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except Exception:  # not a module attribute (a submodule not imported yet, a typo): as written
+        return dotted
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    owner = getattr(value, "__module__", None)
+    return f"{owner}.{name}" if isinstance(owner, str) else dotted

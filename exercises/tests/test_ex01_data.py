@@ -1,8 +1,13 @@
-"""Exercise 1, the data: loading MNIST and the first facts about it, checked against numpy."""
+"""Exercise 1, the data: loading MNIST and the first facts about it, checked against numpy.
+
+`describe` is tried on the test split, on a random part of the training set and on made-up
+images, so only a summary computed from its arguments passes.
+"""
 
 import numpy as np
 
 EXERCISE = "ex01_data.py"
+DESCRIBE_KEYS = ("count", "image_shape", "dtype", "pixel_range", "per_class")
 
 
 def test_load_data_returns_a_train_pair_and_a_test_pair(exercise, mnist):
@@ -80,9 +85,24 @@ def test_images_per_class_counts_zero_for_a_missing_digit(exercise):
     )
 
 
+def summary_of(exercise, images, labels) -> dict:
+    """describe(images, labels) with each value in a plain form that compares with ==."""
+    result = exercise.describe(images, labels)
+    assert isinstance(result, dict), f"describe should return a dict, got {type(result).__name__}"
+    missing = sorted(set(DESCRIBE_KEYS) - set(result))
+    assert not missing, f"describe's dict is missing the keys {missing}; it has {sorted(result)}"
+    return {
+        "count": result["count"],
+        "image_shape": tuple(result["image_shape"]),
+        "dtype": str(result["dtype"]),
+        "pixel_range": tuple(result["pixel_range"]),
+        "per_class": list(np.asarray(result["per_class"]).tolist()),
+    }
+
+
 def test_describe_summarizes_the_test_split(exercise, mnist):
     images, labels = mnist.test
-    result = exercise.describe(images, labels)
+    got = summary_of(exercise, images, labels)
     expected = {
         "count": 10000,
         "image_shape": (28, 28),
@@ -90,17 +110,42 @@ def test_describe_summarizes_the_test_split(exercise, mnist):
         "pixel_range": (0, 255),
         "per_class": np.bincount(labels, minlength=10).tolist(),
     }
-    assert isinstance(result, dict), f"describe should return a dict, got {type(result).__name__}"
-    missing = sorted(set(expected) - set(result))
-    assert not missing, f"describe's dict is missing the keys {missing}; it has {sorted(result)}"
-    got = {
-        "count": result["count"],
-        "image_shape": tuple(result["image_shape"]),
-        "dtype": str(result["dtype"]),
-        "pixel_range": tuple(result["pixel_range"]),
-        "per_class": list(np.asarray(result["per_class"]).tolist()),
-    }
     for key, want in expected.items():
         assert got[key] == want, (
             f"describe(...)[{key!r}] should be {want!r} for the test split, but it is {got[key]!r}"
+        )
+
+
+def test_describe_summarizes_a_random_part_of_the_training_set(exercise, mnist):
+    rng = np.random.default_rng(11)
+    chosen = rng.choice(len(mnist.train.labels), size=1234, replace=False)
+    images, labels = mnist.train.images[chosen], mnist.train.labels[chosen]
+    got = summary_of(exercise, images, labels)
+    for key, want in [("count", 1234), ("per_class", np.bincount(labels, minlength=10).tolist())]:
+        assert got[key] == want, (
+            f"for 1,234 training images drawn at random, describe(...)[{key!r}] should be "
+            f"{want!r}, but it is {got[key]!r}: compute each fact from the arrays describe is "
+            "given, not from the test split"
+        )
+
+
+def test_describe_summarizes_made_up_images(exercise):
+    images = np.array(
+        [[[7, 8, 9, 10], [11, 12, 13, 200]], [[30, 31, 32, 33], [34, 35, 36, 37]]] * 3,
+        dtype=np.uint8,
+    )
+    labels = np.array([4, 4, 1, 9, 4, 1], dtype=np.uint8)
+    got = summary_of(exercise, images, labels)
+    expected = {
+        "count": 6,
+        "image_shape": (2, 4),
+        "dtype": "uint8",
+        "pixel_range": (7, 200),
+        "per_class": [0, 2, 0, 0, 3, 0, 0, 0, 0, 1],
+    }
+    for key, want in expected.items():
+        assert got[key] == want, (
+            f"for 6 made-up images of 2x4 pixels from 7 to 200, describe(...)[{key!r}] should "
+            f"be {want!r}, but it is {got[key]!r}: compute each fact from the arrays describe "
+            "is given"
         )

@@ -121,3 +121,9 @@ def test_check_images_rejects_other_shapes(exercise, shape):
         f"check_images should raise ValueError for uint8 images of shape {shape} "
         "(only (N, 28, 28) is a batch of MNIST images), but it did not"
     )
+
+
+def test_normalize_and_check_images_are_your_own_code(exercise, mnist, own_code):
+    exercise.check_images(mnist.test.images[:2])
+    exercise.normalize(mnist.test.images[:2])
+    own_code("check_images", "normalize", library=["mnist_lab.preprocess"])

@@ -148,3 +148,10 @@ def test_split_changes_with_the_seed(exercise, mnist):
         "seeds 0 and 1 gave the same validation images: the split should be random "
         "(shuffle each digit's indices with np.random.default_rng(seed)), not the first of each"
     )
+
+
+def test_one_hot_and_the_split_are_your_own_code(exercise, own_code):
+    labels = np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
+    exercise.one_hot(labels)
+    exercise.stratified_split(labels, 0.5, seed=0)
+    own_code("one_hot", "stratified_split", library=["mnist_lab.preprocess"])

@@ -119,3 +119,37 @@ def test_reference_outputs_10_probabilities(exercise, mnist):
         "each row should be probabilities (>= 0, summing to 1): end with a softmax, "
         f"got row sums {out.sum(axis=1).round(4).tolist()}"
     )
+
+
+def test_reference_is_built_from_two_conv_blocks(exercise, monkeypatch):
+    asked = []
+    original = exercise.conv_block
+
+    def counting_conv_block(filters):
+        asked.append(filters)
+        return original(filters)
+
+    monkeypatch.setattr(exercise, "conv_block", counting_conv_block)
+    exercise.build_reference()
+    assert asked == [32, 64], (
+        "build_reference should make its two blocks with conv_block(32) then conv_block(64), "
+        f"but it called conv_block with {asked or 'nothing'}"
+    )
+
+
+def test_reference_is_left_uncompiled(exercise):
+    model = exercise.build_reference()
+    assert not getattr(model, "compiled", False), (
+        "build_reference should return the model uncompiled (exercise 5 compiles it), but it is "
+        f"already compiled with {type(model.optimizer).__name__}: build it from layers "
+        "yourself rather than taking a ready-made model"
+    )
+
+
+def test_reference_is_your_own_code(exercise, own_code):
+    exercise.build_reference()
+    own_code(
+        "conv_block",
+        "build_reference",
+        library=["mnist_lab.models", "mnist_lab.registry.create_model"],
+    )

@@ -163,3 +163,17 @@ def test_most_confused_gives_true_then_predicted(exercise):
     assert tuple(result) == (2, 7), (
         f"a 2 read as a 7 is cell [2, 7]: expected (2, 7) (true, predicted), got {result}"
     )
+
+
+def test_the_four_functions_are_your_own_code(exercise, own_code):
+    labels, predictions = np.array([0, 1, 1]), np.array([0, 1, 0])
+    exercise.predict_digits(FixedModel(PROBABILITIES), np.zeros((4, 28, 28, 1), np.float32))
+    exercise.accuracy(labels, predictions)
+    exercise.most_confused(exercise.confusion_matrix(labels, predictions))
+    own_code(
+        "predict_digits",
+        "accuracy",
+        "confusion_matrix",
+        "most_confused",
+        library=["mnist_lab.evaluation", "mnist_lab.reports"],
+    )

@@ -127,3 +127,8 @@ def test_plot_history_adds_the_title(exercise):
     assert without.get_suptitle() == "", (
         f"without a title there should be none, but it is {without.get_suptitle()!r}"
     )
+
+
+def test_the_figure_is_your_own_code(exercise, own_code):
+    exercise.plot_history(HISTORY)
+    own_code("plot_metric", "plot_history", library=["mnist_lab.plots"])
