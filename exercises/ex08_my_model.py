@@ -1,43 +1,36 @@
 """Exercise 8: your own model.
 
-You have rebuilt the reference CNN piece by piece; now design your own. Any function that returns
-a Keras model taking (28, 28, 1) images and giving 10 probabilities can join the model registry:
-`@register_model` records it under a name with a description and a recipe (how many epochs, the
-batch size, the optimizer and its learning-rate schedule). From then on it is a model like the
-built-in ones: `mnist-lab list` shows it (source: exercise), `mnist-lab train my-model` trains
-it, and `mnist-lab benchmark reference my-model` compares the two on the same data.
+You have rebuilt the reference CNN piece by piece; now design a model of your own and choose how
+it trains. Any function that returns a Keras model taking (28, 28, 1) images and giving 10
+probabilities can join the model registry: `@register_model` records it under a name, with a
+description and a recipe (epochs, batch size, optimizer, learning rate and its schedule,
+augmentation). From then on it is a model like the built-in ones: `mnist-lab list` shows it
+(source: exercise), `mnist-lab train my-model` trains it, and `mnist-lab benchmark reference
+my-model` compares the two on the same data.
 
-The goal: at least 98.5% test accuracy within your recipe's epochs (10 at most, so that checking
-stays quick). Ideas: wider or more convolutions, a 5x5 first kernel, dropout, batch
-normalization, a one-cycle learning rate (schedule="cosine" with a warm-up). Change the name,
-the description and the recipe as you like; the test trains the model registered as "my-model".
+The goal: at least 99.0% validation accuracy, within 10 epochs and 10 minutes of training on a
+2-core laptop. The check trains your model as `mnist-lab train my-model` does, on the seeded,
+stratified split of every run (54,000 images to train on, 6,000 held out, seed 0), and judges
+it by the validation accuracy after its last epoch. The reference falls short (about 98.8%
+after its 5 epochs), so the design and the recipe are choices for you to make and compare.
+The test images wait until then: the check scores them once, after your model passes, and
+only reports the result. Choose by validation accuracy, never by test accuracy, or the test
+figure stops measuring anything.
 
-Write the builder below, then run `mnist-lab exercises check 8` (it trains your model on the
-full training set: about a minute on a laptop).
+What to write: a builder function registered as "my-model", shaped like this (the dots are
+yours to fill):
+
+    @register_model("my-model", description="...", recipe=Recipe(epochs=..., ...))
+    def my_model() -> keras.Model:
+        return keras.Sequential([keras.Input(shape=(28, 28, 1)), ..., keras.layers.Dense(10, activation="softmax")])
+
+It may return the model uncompiled: the recipe compiles it (Recipe(optimizer=...)), or Adam at
+1e-3 without one. `mnist-lab exercises hint 8` suggests what to try. Then run `mnist-lab train
+my-model` to watch it train epoch by epoch, and `mnist-lab exercises check 8` (it trains your
+model once more: as long as your recipe takes).
 
 Course page: docs/exercises/08-my-model.md
 """
 
-import keras
-
-from mnist_lab import register_model
-from mnist_lab.recipes import Recipe
-
-
-@register_model(
-    "my-model",
-    description="My CNN: conv 32 5x5, pool, conv 64 3x3, pool, dropout, softmax.",
-    tags=("mine", "cnn"),
-    recipe=Recipe(
-        epochs=3,
-        batch_size=128,
-        optimizer="adam",
-        learning_rate=3e-3,
-        schedule="cosine",
-        warmup=0.1,
-    ),
-)
-def my_model() -> keras.Model:
-    """A wider first convolution that sees whole strokes, no dense hidden layer, a one-cycle LR."""
-    # TODO: return a keras.Model that takes (28, 28, 1) images and ends in Dense(10, activation='softmax')
-    raise NotImplementedError("Exercise 8: return a keras.Model that takes (28, 28, 1) images and ends in Dense(10, activation='softmax'). Run 'mnist-lab exercises hint 8' for a hint.")
+# TODO: import keras, register_model (from mnist_lab) and Recipe (from mnist_lab.recipes), then register a builder of your model as 'my-model' with a description and a recipe of 10 epochs at most
+raise NotImplementedError("Exercise 8: import keras, register_model (from mnist_lab) and Recipe (from mnist_lab.recipes), then register a builder of your model as 'my-model' with a description and a recipe of 10 epochs at most. Run 'mnist-lab exercises hint 8' for a hint.")

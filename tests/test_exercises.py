@@ -420,3 +420,19 @@ def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
             "ex06_evaluate.py."
         )
     }
+
+
+def test_exercise_8_handing_back_a_zoo_model_fails(tmp_path):
+    text = exercises.find(CATALOG, 8).solution.read_text()
+    start = text.index("def my_model()", text.index("# SOLUTION"))
+    end = text.index("# END SOLUTION\n", start)
+    zoo = 'def my_model() -> keras.Model:\n    return create_model("fast")\n'
+    text = text[:start] + zoo + text[end:]
+    text = text.replace(
+        "from mnist_lab import register_model", "from mnist_lab import create_model, register_model"
+    )
+    result = tried(tmp_path, 8, text, only=["test_my_model_is_your_own_design"])
+    assert list(messages(result)) == ["test_my_model_is_your_own_design"]
+    assert messages(result)["test_my_model_is_your_own_design"].startswith(
+        "ex08_my_model.py uses mnist_lab.registry.create_model (line "
+    )
