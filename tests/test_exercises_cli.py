@@ -159,6 +159,26 @@ def test_check_shows_a_failures_whole_message(course):
     start = lines.index("- test_confusion_matrix_of_a_hand_example: expected")
     assert lines[start + 1 : start + 5] == ["[[1 1 0]", "[0 1 0]", "[1 0 2]]", "got"]
     assert lines[start + 5] == "[[-1 -1  0]"
+    assert result.stdout.rstrip().endswith("add --verbose for pytest's own report.")
+
+
+def test_check_verbose_adds_pytests_own_report(course):
+    result = invoke("check", "2", "--verbose")
+    assert result.exit_code == 1
+    assert "short test summary info" in result.stdout  # pytest's own words
+    assert "FAILED " in result.stdout and "NotImplementedError" in result.stdout
+    assert "✗ Exercise 2 (" in result.stdout
+
+
+def test_watch_takes_the_exercise_to_start_with(course, monkeypatch):
+    def interrupted(folder, polling):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exercises, "wait_for_change", interrupted)
+    monkeypatch.setenv("MNIST_LAB_WATCH_POLLING", "1")
+    result = invoke("watch", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("✗ Exercise 3 (")
 
 
 def test_solution_opens_only_after_the_exercise_passes(course):
