@@ -72,7 +72,9 @@ def summarize(runs: list[dict]) -> dict:
 def choose(rows: list[dict]) -> dict:
     """The rule: mean final validation accuracy >= 99.0%, then the least mean training time;
     if no candidate reaches 99.0%, the one with the highest mean validation accuracy."""
-    passing = [row for row in rows if row["val_accuracy_mean"] >= TARGET]
+    # Accuracies are counts of 6,000 images: a mean of exactly 99.0% must not fail by a
+    # floating-point hair (5,935 + 5,933 + 5,952 of 18,000 is 0.99, summed as 0.98999...).
+    passing = [row for row in rows if row["val_accuracy_mean"] >= TARGET - 1e-9]
     if not passing:
         return max(rows, key=lambda row: row["val_accuracy_mean"])
     return min(passing, key=lambda row: row["train_seconds_mean"])
@@ -133,7 +135,10 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="only rewrite the .md from .json")
     args = parser.parse_args()
     if args.render:
-        MD.write_text(markdown(json.loads(JSON.read_text())))
+        results = json.loads(JSON.read_text())
+        results["chosen"] = choose(results["candidates"])["spec_key"]
+        JSON.write_text(json.dumps(results, indent=2) + "\n")
+        MD.write_text(markdown(results))
         return
     from mnist_lab.data import load_mnist
 
