@@ -65,7 +65,6 @@ def _background(image: np.ndarray) -> np.ndarray:
     fit is done twice, the second time without the frame pixels the first left far above it
     (a stroke touching the edge).
     """
-    height, width = image.shape
     rows, cols = np.indices(image.shape)
     frame = np.zeros(image.shape, dtype=bool)
     frame[[0, -1], :] = frame[:, [0, -1]] = True

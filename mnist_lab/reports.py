@@ -196,7 +196,7 @@ def predict_images(
         return []
     probabilities = _predict(model, np.stack(digits))
     results = []
-    for image_path, digit, row in zip(paths, digits, probabilities, strict=True):
+    for image_path, prepared, row in zip(paths, digits, probabilities, strict=True):
         ranked = np.argsort(-row, kind="stable")[:TOP]
         result: dict[str, Any] = {
             "path": str(image_path),
@@ -204,7 +204,7 @@ def predict_images(
             "top3": [(int(digit), float(row[digit])) for digit in ranked],
         }
         if show:
-            result["seen"] = str(save_seen(digit, Path(run_path) / SEEN, Path(image_path).stem))
+            result["seen"] = str(save_seen(prepared, Path(run_path) / SEEN, Path(image_path).stem))
         results.append(result)
     return results
 
