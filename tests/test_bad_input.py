@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import Result
 from typer.main import get_command
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from mnist_lab import exercises, registry
 from mnist_lab.cli import app
