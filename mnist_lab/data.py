@@ -350,7 +350,7 @@ def verify_cache(folder: str | Path | None = None) -> dict[str, str]:
     """Re-check every cached file against the original's SHA-256; see `file_states`."""
     folder = data_dir(folder)
     _require_folder(folder)
-    return file_states(folder) if folder.is_dir() else dict.fromkeys(FILES, "missing")
+    return file_states(folder)  # an absent folder holds every file as missing
 
 
 def _install(files: dict[str, bytes], folder: Path, source: str) -> None:
@@ -469,11 +469,7 @@ def data_info(folder: str | Path | None = None) -> dict:
     and the original's, and the images per class."""
     folder = data_dir(folder)
     _require_folder(folder)
-    files = file_report(folder) if folder.is_dir() else {}
-    files = files or {
-        name: {"state": "missing", "sha256": None, "expected_sha256": digest}
-        for name, digest in FILES.items()
-    }
+    files = file_report(folder)
     record_path = folder / SOURCE_RECORD
     try:
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}

@@ -350,15 +350,17 @@ def _fit(
                 callbacks=[_run_recorder(run, history, config.epochs), *callbacks],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
             )
+            # The final model on validation (what choices are made on): the last epoch's
+            # figures, unless a precise-BN pass changed the model after it.
+            val_loss, val_accuracy = history[-1]["val_loss"], history[-1]["val_accuracy"]
             started = time.perf_counter()
             if recipe.precise_batch_norm:
                 precise_bn.recalibrate(model, prepared.x_train, seed=config.seed)
+                val_loss, val_accuracy = model.evaluate(
+                    prepared.x_val, prepared.y_val, batch_size=1024, verbose=0
+                )[:2]
             batch_norm_seconds = time.perf_counter() - started
-            # The final model on validation (what choices are made on), then on the test set,
-            # once: nothing after this line can change the model the test scored.
-            val_loss, val_accuracy = model.evaluate(
-                prepared.x_val, prepared.y_val, batch_size=1024, verbose=0
-            )[:2]
+            # Then the test set, once: nothing after this line changes the model it scored.
             test_loss, test_accuracy = model.evaluate(
                 prepared.x_test, prepared.y_test, batch_size=1024, verbose=0
             )[:2]

@@ -58,12 +58,17 @@ def test_same_seed_gives_same_initial_weights(name):
         np.testing.assert_array_equal(first, second)
 
 
-def test_reference_is_the_seed_cnn_layer_for_layer(built):
-    model = built["reference"]
-    layers = [
+def layer_rows(model):
+    """(kind, output shape, parameters) of each layer: a model's architecture, to compare."""
+    return [
         (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
         for layer in model.layers
     ]
+
+
+def test_reference_is_the_seed_cnn_layer_for_layer(built):
+    model = built["reference"]
+    layers = layer_rows(model)
     assert layers == [
         ("Conv2D", (26, 26, 32), 320),
         ("MaxPooling2D", (13, 13, 32), 0),
@@ -85,10 +90,7 @@ def test_reference_is_the_seed_cnn_layer_for_layer(built):
 def test_keras_convnet_is_keras_ios_mnist_convnet_layer_for_layer(built):
     """keras-io's examples/vision/mnist_convnet.py: no dense hidden layer, dropout 0.5."""
     model = built["keras-convnet"]
-    layers = [
-        (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-        for layer in model.layers
-    ]
+    layers = layer_rows(model)
     assert layers == [
         ("Conv2D", (26, 26, 32), 320),
         ("MaxPooling2D", (13, 13, 32), 0),

@@ -177,6 +177,21 @@ def test_run_metrics_hold_the_final_models_validation_scores(quick_run, mnist):
     assert metrics["val_loss"] == pytest.approx(quick_run.history[-1]["val_loss"], rel=1e-4)
 
 
+def test_a_precise_bn_pass_is_scored_on_validation_after_it(clean_registry, tmp_path, mnist):
+    """The pass changes the model after its last epoch: metrics.json scores the changed one."""
+    clean_registry.register_model(
+        "bn-precise", recipe=Recipe(epochs=1, batch_size=64, precise_batch_norm=True)
+    )(model_info("bn-cnn").builder)
+    config = TrainConfig(model="bn-precise", limit=1024, out=str(tmp_path), seed=0)
+    run = train(config, dataset=mnist, verbose=0)
+    assert run.metrics["precise_batch_norm_seconds"] > 0
+    data = prepare(mnist, config)
+    model = keras.saving.load_model(run.path / "model.keras", safe_mode=True)
+    predictions = model.predict(data.x_val, verbose=0).argmax(axis=1)
+    accuracy = float(np.mean(predictions == data.y_val.argmax(axis=1)))
+    assert run.metrics["val_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+
+
 def test_curves_png_is_a_real_figure(quick_run):
     image = imread(quick_run.path / "curves.png")
     assert image.shape[:2] == (400, 1000)
