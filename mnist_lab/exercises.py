@@ -4,7 +4,9 @@ An exercise is a file under exercises/ that a student completes until its tests 
 catalog (exercises/manifest.toml) lists them in order with their tests and hints. Reference
 solutions ship inside the package (mnist_lab/course/solutions/) with the parts a student writes
 marked; the shipped stub is derived from the solution by replacing each marked part with a
-`raise NotImplementedError(...)`, so a stub and its solution can never drift apart.
+`raise NotImplementedError(...)`, so a stub and its solution can never drift apart. A debugging
+exercise ships broken code instead: its blocks hold the fix, then `# BUGGY`, then what the stub
+shows in its place.
 
 Checks run pytest in a separate process (a student's code may hang, crash or print) and their
 results are cached by the content of the exercise and its tests, so listing the track does not
@@ -38,7 +40,9 @@ DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
 CHECK_TIMEOUT_S = 900
 
 _SOLUTION_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)# SOLUTION[ \t]*\n.*?^[ \t]*# END SOLUTION[ \t]*\n", re.M | re.S
+    r"^(?P<indent>[ \t]*)# SOLUTION[ \t]*\n(?P<fix>.*?)"
+    r"(?:^[ \t]*# BUGGY[ \t]*\n(?P<buggy>.*?))?^[ \t]*# END SOLUTION[ \t]*\n",
+    re.M | re.S,
 )
 _TODO = re.compile(r"^[ \t]*# TODO: (?P<text>.+?)\s*$", re.M)
 
@@ -181,10 +185,14 @@ def find(catalog: list[Exercise], number: int) -> Exercise:
 def derive_stub(solution: str, number: int) -> str:
     """The student's starting file: each `# SOLUTION ... # END SOLUTION` block becomes a raise.
 
-    The raise repeats the `# TODO:` line above the block, so the error says what to do.
+    The raise repeats the `# TODO:` line above the block, so the error says what to do. A block
+    with a `# BUGGY` line becomes the lines after it instead: the broken code a debugging
+    exercise starts from, with nothing to say where the bug is.
     """
 
     def replace(match: re.Match[str]) -> str:
+        if match["buggy"] is not None:
+            return match["buggy"]
         todos = _TODO.findall(solution[: match.start()])
         what = todos[-1].rstrip(".") if todos else "write this part"
         message = f"Exercise {number}: {what}. Run 'mnist-lab exercises hint {number}' for a hint."
@@ -439,13 +447,14 @@ def reset(exercise: Exercise, now: datetime | None = None) -> Path | None:
 
 
 def solution(exercise: Exercise, root: Path) -> str:
-    """The reference solution, once the student's own version passes."""
+    """The reference solution, once the student's own version passes (without the markers and
+    the broken code a debugging exercise started from)."""
     if state(exercise, root) != DONE:
         raise ExerciseError(
             f"The solution of exercise {exercise.number} opens once your version passes: "
             f"run 'mnist-lab exercises check {exercise.number}' first."
         )
-    return _read(exercise.solution)
+    return _SOLUTION_BLOCK.sub(lambda match: match["fix"], _read(exercise.solution))
 
 
 # --- the track as a whole ----------------------------------------------------------------------

@@ -66,6 +66,37 @@ def test_the_stub_compiles_and_raises_when_called():
         namespace["double"](2)
 
 
+BUGGY = textwrap.dedent(
+    """\
+    def train(images):
+        # SOLUTION
+        images = images / 255
+        # BUGGY
+        images = images / 255 / 255
+        # END SOLUTION
+        return images
+    """
+)
+
+
+def test_derive_stub_of_a_debugging_exercise_shows_the_broken_code_unmarked():
+    assert derive_stub(BUGGY, 15) == (
+        "def train(images):\n    images = images / 255 / 255\n    return images\n"
+    )
+
+
+def test_the_solution_of_a_debugging_exercise_shows_the_fix_unmarked(tmp_path, monkeypatch):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    (solutions / "ex15_debug.py").write_text(BUGGY)
+    monkeypatch.setattr(exercises, "SOLUTIONS", solutions)
+    monkeypatch.setattr(exercises, "state", lambda *args: exercises.DONE)
+    exercise = exercises.Exercise(15, "debug", "Debug", tmp_path / "ex15_debug.py", tmp_path, "")
+    assert exercises.solution(exercise, tmp_path) == (
+        "def train(images):\n    images = images / 255\n    return images\n"
+    )
+
+
 def test_project_root_is_found_from_a_subfolder(tmp_path, monkeypatch):
     (tmp_path / "exercises").mkdir()
     (tmp_path / "exercises" / "manifest.toml").write_text("")

@@ -189,7 +189,11 @@ def test_solution_opens_only_after_the_exercise_passes(course):
     assert invoke("check", "2").exit_code == 0
     opened = invoke("solution", "2")
     assert opened.exit_code == 0
-    assert opened.stdout.strip() == exercises.find(CATALOG, 2).solution.read_text().strip()
+    shipped = exercises.find(CATALOG, 2).solution.read_text()
+    assert (
+        opened.stdout.strip()
+        == shipped.replace("    # SOLUTION\n", "").replace("    # END SOLUTION\n", "").strip()
+    )
 
 
 def test_reset_restores_the_stub_and_keeps_a_backup(course):

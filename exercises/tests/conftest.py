@@ -21,12 +21,22 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 EXERCISES_DIR_ENV = "MNIST_LAB_EXERCISES_DIR"
 PLUGINS_ENV = "MNIST_LAB_PLUGINS"  # where the model registry looks for students' models
 DEFAULT_DIR = Path(__file__).resolve().parent.parent
 _loaded = itertools.count()
 _notes: list[str] = []  # what passing tests reported, repeated at the end of pytest's output
+
+
+# CI runs hypothesis derandomized, so a CI run is repeatable; a student's checks vary their
+# examples from run to run and find more. Comparisons with Keras are slow: no deadline.
+settings.register_profile(
+    "exercises-ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("exercises", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("exercises-ci" if os.environ.get("CI") else "exercises")
 
 
 def pytest_configure(config):
