@@ -60,6 +60,15 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class Track:
+    """A sequence of exercises with one goal (the classic project; inside the CNN)."""
+
+    name: str
+    title: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class Exercise:
     """One entry of the catalog; paths are absolute."""
 
@@ -70,6 +79,7 @@ class Exercise:
     tests: Path
     page: str
     hints: tuple[Hint, ...] = field(default_factory=tuple)
+    track: Track = Track("", "Exercises")
 
     def __repr__(self) -> str:
         return f"Exercise({self.number}, {self.name!r}, {self.file.name!r})"
@@ -136,13 +146,26 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 
 def load_catalog(root: Path | None = None) -> list[Exercise]:
-    """Every exercise of the manifest, in order."""
+    """Every exercise of the manifest, in order, each with its track.
+
+    The manifest's [[track]] entries name the tracks in order; an exercise names its track, and
+    one that names none belongs to the first.
+    """
     root = root or project_root()
     folder = root / MANIFEST.parent
     manifest = root / MANIFEST
     restore = "restore it from the course (git checkout exercises/manifest.toml)"
+    content = _load_toml(manifest)
+    tracks = {
+        entry["name"]: Track(
+            entry["name"], entry.get("title", entry["name"]), entry.get("summary", "")
+        )
+        for entry in content.get("track", [])
+        if "name" in entry
+    }
+    default = next(iter(tracks.values()), Exercise.track)
     catalog = []
-    for position, entry in enumerate(_load_toml(manifest).get("exercise", []), start=1):
+    for position, entry in enumerate(content.get("exercise", []), start=1):
         missing = [key for key in ("number", "name", "title", "file", "tests") if key not in entry]
         if missing:
             raise ExerciseError(
@@ -152,6 +175,13 @@ def load_catalog(root: Path | None = None) -> list[Exercise]:
             raise ExerciseError(
                 f"{manifest}: exercise entry {position} has number = {entry['number']!r}, not a "
                 f"whole number; {restore}."
+            )
+        track = tracks.get(entry["track"]) if "track" in entry else default
+        if track is None:
+            known = ", ".join(repr(name) for name in tracks) or "none"
+            raise ExerciseError(
+                f"{manifest}: exercise {entry['number']} names the track {entry['track']!r}, "
+                f"which no [[track]] entry defines (they are {known}); {restore}."
             )
         catalog.append(
             Exercise(
@@ -165,9 +195,18 @@ def load_catalog(root: Path | None = None) -> list[Exercise]:
                     Hint(hint["text"], tuple(hint.get("tests", ())))
                     for hint in entry.get("hints", [])
                 ),
+                track=track,
             )
         )
     return sorted(catalog, key=lambda exercise: exercise.number)
+
+
+def tracks(catalog: list[Exercise]) -> list[tuple[Track, list[Exercise]]]:
+    """The catalog grouped by track, tracks in the order of their first exercise."""
+    grouped: dict[Track, list[Exercise]] = {}
+    for exercise in catalog:
+        grouped.setdefault(exercise.track, []).append(exercise)
+    return list(grouped.items())
 
 
 def find(catalog: list[Exercise], number: int) -> Exercise:

@@ -97,6 +97,70 @@ def test_the_solution_of_a_debugging_exercise_shows_the_fix_unmarked(tmp_path, m
     )
 
 
+def write_manifest(root: Path, text: str) -> None:
+    (root / "exercises").mkdir(exist_ok=True)
+    (root / "exercises" / "manifest.toml").write_text(textwrap.dedent(text))
+
+
+ENTRY = """
+    [[exercise]]
+    number = {number}
+    name = "e{number}"
+    title = "E{number}"
+    file = "ex0{number}_e.py"
+    tests = "tests/test_ex0{number}_e.py"
+    {track}
+"""
+
+
+def test_catalog_puts_each_exercise_in_its_track_and_the_first_by_default(tmp_path):
+    write_manifest(
+        tmp_path,
+        """
+        [[track]]
+        name = "one"
+        title = "Track one"
+        summary = "The first."
+
+        [[track]]
+        name = "two"
+        title = "Track two"
+        """
+        + ENTRY.format(number=1, track="")
+        + ENTRY.format(number=2, track='track = "two"'),
+    )
+    catalog = exercises.load_catalog(tmp_path)
+    assert [(e.number, e.track.name, e.track.title) for e in catalog] == [
+        (1, "one", "Track one"),
+        (2, "two", "Track two"),
+    ]
+    assert catalog[0].track.summary == "The first."
+    grouped = exercises.tracks(catalog)
+    assert [(track.name, [e.number for e in members]) for track, members in grouped] == [
+        ("one", [1]),
+        ("two", [2]),
+    ]
+
+
+def test_catalog_without_tracks_is_one_track(tmp_path):
+    write_manifest(tmp_path, ENTRY.format(number=1, track=""))
+    (exercise,) = exercises.load_catalog(tmp_path)
+    assert exercise.track.title == "Exercises"
+
+
+def test_catalog_names_an_unknown_track_and_the_known_ones(tmp_path):
+    write_manifest(
+        tmp_path,
+        '[[track]]\nname = "one"\n' + ENTRY.format(number=1, track='track = "tow"'),
+    )
+    with pytest.raises(ExerciseError) as error:
+        exercises.load_catalog(tmp_path)
+    assert (
+        "exercise 1 names the track 'tow', which no [[track]] entry defines (they are 'one')"
+        in (str(error.value))
+    )
+
+
 def test_project_root_is_found_from_a_subfolder(tmp_path, monkeypatch):
     (tmp_path / "exercises").mkdir()
     (tmp_path / "exercises" / "manifest.toml").write_text("")

@@ -147,12 +147,14 @@ def print_table(
     rows: Iterable[Sequence[str]],
     *,
     total: Sequence[str] | None = None,
+    caption: str | None = None,
 ) -> None:
     """Print a rich table: every command's tables look alike. A column is its title or a rich
-    `Column` (for right-justified or unwrapped ones); `total` is a last row, in bold."""
+    `Column` (for right-justified or unwrapped ones); `total` is a last row, in bold; `caption`
+    a line under the table."""
     from rich.table import Table
 
-    table = Table(*columns, title=title)
+    table = Table(*columns, title=title, caption=caption)
     for cells in rows:
         table.add_row(*cells)
     if total is not None:

@@ -145,19 +145,23 @@ def exercises_list() -> None:
 
     root, catalog, states = _track()
     marks = {exercises.DONE: "✓ done", exercises.FAILING: "✗ failing"}
-    print_table(
-        "Exercises",
-        [right("#"), "Exercise", unwrapped("State"), unwrapped("File")],
-        (
-            [
-                str(exercise.number),
-                exercise.title,
-                marks.get(known, "· not started"),
-                _relative(exercise.file),
-            ]
-            for exercise, known in states
-        ),
-    )
+    known_by_number = {exercise.number: known for exercise, known in states}
+    for index, (track, members) in enumerate(exercises.tracks(catalog), start=1):
+        done = sum(known_by_number[exercise.number] == exercises.DONE for exercise in members)
+        print_table(
+            f"Track {index}: {track.title}",
+            [right("#"), "Exercise", unwrapped("State"), unwrapped("File")],
+            (
+                [
+                    str(exercise.number),
+                    exercise.title,
+                    marks.get(known_by_number[exercise.number], "· not started"),
+                    _relative(exercise.file),
+                ]
+                for exercise in members
+            ),
+            caption=f"{done} of {len(members)} done",
+        )
     print_progress(sum(known == exercises.DONE for _, known in states), len(states))
     pending = exercises.next_pending(states)
     if pending is None:
