@@ -7,6 +7,7 @@ Markers (one per `{{ }}`, anywhere in a page's markdown):
 - `{{ params MODEL }}`: a registered model's parameter count;
 - `{{ recipe MODEL }}`: a registered model's training recipe, as `mnist-lab list` shows it;
 - `{{ layers MODEL }}`: a table of a registered model's layers;
+- `{{ receptive_fields MODEL }}`: what one unit of each convolution and pooling layer sees;
 - `{{ zoo_table }}`: every built-in model, from the registry;
 - `{{ cli_reference }}`: every command and option, from the typer app;
 - `{{ hints N }}`: the hints of exercise N, from exercises/manifest.toml.
@@ -82,6 +83,8 @@ def _render(kind: str, argument: str | None, where: str) -> str:
         return registry.model_info(argument).recipe.summary()
     if kind == "layers" and argument:
         return site_tables.layer_table(_model(argument))
+    if kind == "receptive_fields" and argument:
+        return site_tables.receptive_field_table(_model(argument))
     if kind == "zoo_table" and argument is None:
         return site_tables.zoo_table(_zoo_rows())
     if kind == "cli_reference" and argument is None:

@@ -98,6 +98,47 @@ def layer_table(model: Any) -> str:
     return markdown_table(header, "rllrr", rows)
 
 
+def receptive_fields(model: Any) -> list[dict[str, Any]]:
+    """What one unit of each convolution or pooling layer sees of the input, for a chain of
+    layers: its receptive field (r pixels square) and the step between neighbouring units (jump).
+
+    A layer with kernel k (dilated: d(k-1)+1) and stride s gives r' = r + (k - 1) * jump and
+    jump' = jump * s; padding moves the field but does not change its size.
+    """
+    field, jump, rows = 1, 1, []
+    for layer in model.layers:
+        config = layer.get_config()
+        kernel = config.get("kernel_size") or config.get("pool_size")
+        if kernel is None:
+            continue
+        strides = config.get("strides") or kernel
+        dilation = config.get("dilation_rate") or (1, 1)
+        size = dilation[0] * (kernel[0] - 1) + 1
+        field += (size - 1) * jump
+        jump *= strides[0]
+        rows.append(
+            {"name": layer.name, "kind": type(layer).__name__, "kernel": kernel[0],
+             "stride": strides[0], "output": tuple(layer.output.shape[1:]), "field": field,
+             "jump": jump}
+        )  # fmt: skip
+    return rows
+
+
+def receptive_field_table(model: Any) -> str:
+    """`receptive_fields` as a markdown table."""
+    cells = [
+        [
+            f"{row['kind']} {row['kernel']}x{row['kernel']}, stride {row['stride']}",
+            "(" + ", ".join(str(size) for size in row["output"]) + ")",
+            f"{row['field']}x{row['field']}",
+            str(row["jump"]),
+        ]
+        for row in receptive_fields(model)
+    ]
+    header = ["layer", "output shape", "one unit sees", "step between units"]
+    return markdown_table(header, "llrr", cells)
+
+
 # --- the exercises ----------------------------------------------------------------------------
 
 
