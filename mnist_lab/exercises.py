@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -294,6 +295,7 @@ def fingerprint(exercise: Exercise) -> str:
 # --- checking ----------------------------------------------------------------------------------
 
 
+_TRUNCATED = re.compile(r"\n?\[\+\d+ more lines?; full report in element text\]\s*$")
 _SETUP_ERROR = re.compile(r'failed on (?:setup|teardown) with "(?P<error>.*)"', re.S)
 
 
@@ -305,7 +307,8 @@ def _plain(message: str) -> str:
     `pytest.fail(...)` as "Failed: ..."; an error in a fixture as 'failed on setup with "..."'.
     A bare `assert` keeps pytest's introspection, the only words it has.
     """
-    text = message.strip("\n")
+    text = _TRUNCATED.sub("", message).strip("\n")
+    text = text.split("\nFailing test case:", 1)[0]  # hypothesis's example: in --verbose
     setup = _SETUP_ERROR.fullmatch(text)
     if setup:
         text = setup["error"]
@@ -374,11 +377,21 @@ def run_tests(
         if problem is None:
             problem = case.find("error")
         if problem is not None:
-            failures.append(Failure(case.get("name", "?"), _plain(problem.get("message", ""))))
+            message = problem.get("message", "")
+            if _TRUNCATED.search(message):  # pytest shortens long messages: read them whole
+                message = _raised(problem.text or "") or message
+            failures.append(Failure(case.get("name", "?"), _plain(message)))
         # What a test reports even when it passes (the exercises' `note` fixture).
         notes += [p.get("value", "") for p in case.iter("property") if p.get("name") == "note"]
     passed = completed.returncode == 0 and total > 0 and not failures
     return CheckResult(exercise, passed, tuple(failures), total, output, tuple(notes))
+
+
+def _raised(report: str) -> str:
+    """The exception of a test's full report: pytest's "E   " lines, without the prefix."""
+    lines = [line[4:] if line.startswith("E   ") else line[1:].lstrip() for line in
+             report.splitlines() if line.startswith("E ") or line == "E"]  # fmt: skip
+    return textwrap.dedent("\n".join(lines)).strip("\n")
 
 
 def _text(stopped: subprocess.TimeoutExpired) -> str:

@@ -240,6 +240,11 @@ def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
             "Failing test case: test_h(\n    x=3,\n)",
             "x should be 4\nbut it is 3",
         ),
+        (
+            "NotImplementedError: Exercise 11: write it. Run x\nFailing test case: test_h(\n"
+            "    exercise=<module 'ex11'>,\n)",
+            "NotImplementedError: Exercise 11: write it. Run x",
+        ),
         ("Failed: one line\nsecond line", "one line\nsecond line"),
         (
             "assert [1, 2] == [1, 3]\n  \n  At index 1 diff: 2 != 3\n  Use -v to get more diff",
@@ -251,7 +256,16 @@ def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
         ),
         ("", "the test failed without a message"),
     ],
-    ids=["multi-line", "blank-line", "hypothesis", "pytest-fail", "bare-assert", "setup", "empty"],
+    ids=[
+        "multi-line",
+        "blank-line",
+        "hypothesis",
+        "hypothesis-raise",
+        "pytest-fail",
+        "bare-assert",
+        "setup",
+        "empty",
+    ],
 )
 def test_a_failure_keeps_its_whole_message(raw, plain):
     assert exercises._plain(raw) == plain
@@ -286,14 +300,19 @@ def test_a_check_keeps_pytests_output_and_what_passing_tests_report(tmp_path):
             print("printed by the test")
             assert double()([1]) == [1, 1], "double([1]) should be [1, 1]\\nsee the page"
             assert False, "double([1]) repeats the list\\nso this test\\nfails on purpose"
+
+        def test_double_explains_at_length():
+            assert double()(0) == 1, "start " + "word " * 150 + "end\\nlast line"
         """,
     )
     result = exercises.run_tests(exercise, tmp_path)
-    assert (result.passed, result.total) == (False, 2)
+    assert (result.passed, result.total) == (False, 3)
     assert result.notes == ("double(21) is 42",)
-    (failure,) = result.failures
+    failure, long = result.failures
     assert failure.message == "double([1]) repeats the list\nso this test\nfails on purpose"
-    assert "printed by the test" in result.output and "1 failed, 1 passed" in result.output
+    # pytest cuts a message of 500 characters in its report: the check reads it whole.
+    assert long.message == "start " + "word " * 150 + "end\nlast line"
+    assert "printed by the test" in result.output and "2 failed, 1 passed" in result.output
 
     only = exercises.run_tests(exercise, tmp_path, only=["test_double_reports"])
     assert (only.passed, only.total, only.notes) == (True, 1, ("double(21) is 42",))
