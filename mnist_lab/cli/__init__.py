@@ -6,6 +6,7 @@ is imported inside the commands, so `mnist-lab --help` answers at once, without 
 - `train`, `list`, `runs`: mnist_lab/cli/train.py
 - `benchmark`: mnist_lab/cli/benchmark.py
 - `evaluate`, `predict`: mnist_lab/cli/reports.py
+- `inspect`: mnist_lab/cli/inspect.py
 - `data ...`: mnist_lab/cli/data.py
 - `exercises ...`: mnist_lab/cli/exercises.py
 - one-line errors, shared options, tables: mnist_lab/cli/common.py
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from mnist_lab.cli import benchmark, data, exercises, reports, train
+from mnist_lab.cli import benchmark, data, exercises, inspect, reports, train
 from mnist_lab.cli.common import OneLineGroup
 
 __all__ = ["app", "main"]
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(train.app)  # no name: its commands join the root (train, list, runs)
 app.add_typer(benchmark.app)
 app.add_typer(reports.app)
+app.add_typer(inspect.app)
 app.add_typer(data.app, name="data")
 app.add_typer(exercises.app, name="exercises")
 
