@@ -25,6 +25,9 @@ FIGURES = (
     site_assets.MISTAKES_PNG,
     site_assets.BENCH_CURVES_PNG,
     site_assets.BENCH_TIME_PNG,
+    site_assets.INSIDE_FILTERS_PNG,
+    site_assets.INSIDE_MAPS_PNG,
+    site_assets.INSIDE_SALIENCY_PNG,
 )
 
 
@@ -40,6 +43,43 @@ def test_every_figure_is_committed_as_a_small_png():
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
         sizes[name] = len(data)
     assert sum(sizes.values()) < 2_000_000, sizes
+
+
+def test_chapter_8s_facts_name_real_test_digits(mnist, facts):
+    labels = mnist.test.labels
+    assert facts["inside.digit_label"] == str(labels[int(facts["inside.digit_index"])])
+    mistake = int(facts["inside.mistake_index"])
+    assert facts["inside.mistake_label"] == str(labels[mistake])
+    assert facts["inside.mistake_predicted"] != facts["inside.mistake_label"]
+
+
+def test_inside_assets_are_inspects_figures_of_the_run(mnist, tmp_path):
+    from mnist_lab import evaluation, preprocess
+    from mnist_lab.reports import load_run_model
+    from mnist_lab.training import TrainConfig, train
+
+    run = train(
+        TrainConfig(model="reference", epochs=1, limit=512, out=str(tmp_path), seed=0),
+        dataset=mnist,
+        verbose=0,
+    ).path
+    out = tmp_path / "generated"
+    out.mkdir()
+    facts = site_assets.inside_assets(run, mnist, out)
+
+    images, labels = mnist.test
+    model = load_run_model(run)
+    probabilities = model.predict(preprocess.normalize(images), verbose=0)
+    mistake = int(evaluation.worst_mistakes(probabilities, labels, k=1)[0])
+    assert facts["inside.mistake_index"] == str(mistake)
+    assert facts["inside.mistake_label"] == str(labels[mistake])
+    assert facts["inside.mistake_predicted"] == str(probabilities[mistake].argmax())
+    assert facts["inside.digit_label"] == str(labels[site_assets.INSIDE_DIGIT])
+    assert (out / site_assets.INSIDE_FILTERS_PNG).read_bytes() == (run / "filters.png").read_bytes()
+    assert (out / site_assets.INSIDE_SALIENCY_PNG).read_bytes() == (
+        run / "saliency.png"
+    ).read_bytes()  # the mistake's: inspected last
+    assert (out / site_assets.INSIDE_MAPS_PNG).stat().st_size > 10_000
 
 
 def test_the_data_facts_and_table_match_the_data(mnist, tmp_path, facts):

@@ -8,7 +8,9 @@ docs/assets/generated/:
 - from one benchmark of the zoo (`BENCHMARK_MODELS`, each with its own recipe): the
   leaderboard, its curves and its accuracy-against-time plot; its `reference` run gives the
   training curves, and `evaluate_run` on that run gives the confusion matrix, the most
-  confident mistakes and the per-digit table;
+  confident mistakes and the per-digit table; `mnist-lab inspect`'s library on that run gives
+  the filters, the feature maps of test digit 0 and the saliency of the most confident mistake
+  (chapter 8, "Inside the CNN");
 - facts.json, the numbers the pages quote (`{{ fact NAME }}` in the markdown, see docs/hooks.py),
   and provenance.json/.md, the command, date and machine that produced all of it.
 
@@ -38,9 +40,10 @@ OUT = Path("docs/assets/generated")
 COMMAND = "make docs-assets"
 MODULE_COMMAND = "python -m mnist_lab.course.site_assets"
 # Every built-in model but `best`, which trains for minutes where these take seconds (its time is
-# in docs/results/targets.md, from `make bench`), and `keras-convnet`, added after the committed
-# assets were generated: add it here when they are next regenerated.
-BENCHMARK_MODELS = ("mlp", "reference", "reference-dropout", "lenet5", "bn-cnn", "fast")
+# in docs/results/targets.md, from `make bench`).
+BENCHMARK_MODELS = (
+    "mlp", "reference", "reference-dropout", "lenet5", "bn-cnn", "fast", "keras-convnet",
+)  # fmt: skip
 SAMPLES_PER_DIGIT = 12
 SEED = 0
 
@@ -62,6 +65,12 @@ BENCH_CURVES_PNG, BENCH_TIME_PNG, LEADERBOARD_MD, LEADERBOARD_JSON = (
     "leaderboard.md",
     "leaderboard.json",
 )
+INSIDE_FILTERS_PNG, INSIDE_MAPS_PNG, INSIDE_SALIENCY_PNG = (
+    "inside_filters.png",
+    "inside_feature_maps.png",
+    "inside_saliency.png",
+)
+INSIDE_DIGIT = 0  # the test digit whose feature maps chapter 8 shows
 FACTS_JSON, PROVENANCE_JSON, PROVENANCE_MD = "facts.json", "provenance.json", "provenance.md"
 
 
@@ -319,7 +328,38 @@ def benchmark_assets(
         shutil.copyfile(run.path / reports.MISTAKES_PNG, out / MISTAKES_PNG)
         _write_text(out / PER_CLASS_MD, per_class_table(report["per_class"]))
         facts |= _reference_facts(run.metrics, run.history, report)
+        facts |= inside_assets(run.path, dataset, out)
     return facts, result.machine
+
+
+def inside_assets(run_path: Path, dataset: Any, out: Path) -> dict[str, str]:
+    """Chapter 8's figures, by `mnist-lab inspect`'s own function on the reference run: the
+    filters and the feature maps of test digit INSIDE_DIGIT, then the saliency of the run's most
+    confident mistake on the test set (a look at one image; nothing is chosen by it)."""
+    from mnist_lab import evaluation, inspection
+    from mnist_lab.preprocess import normalize
+    from mnist_lab.reports import load_run_model
+
+    seen = inspection.inspect_run(run_path, index=INSIDE_DIGIT, dataset=dataset)
+    shutil.copyfile(run_path / inspection.FILTERS_PNG, out / INSIDE_FILTERS_PNG)
+    shutil.copyfile(run_path / inspection.FEATURE_MAPS_PNG, out / INSIDE_MAPS_PNG)
+    digit = seen["digits"][0]
+
+    test_images, labels = dataset.test
+    model = load_run_model(run_path)
+    probabilities = np.asarray(model.predict(normalize(test_images), batch_size=1024, verbose=0))
+    mistake = int(evaluation.worst_mistakes(probabilities, labels, k=1)[0])
+    wrong = inspection.inspect_run(run_path, index=mistake, dataset=dataset)["digits"][0]
+    shutil.copyfile(run_path / inspection.SALIENCY_PNG, out / INSIDE_SALIENCY_PNG)
+    return {
+        "inside.digit_index": str(INSIDE_DIGIT),
+        "inside.digit_label": str(digit["label"]),
+        "inside.digit_predicted": str(digit["digit"]),
+        "inside.mistake_index": str(mistake),
+        "inside.mistake_label": str(wrong["label"]),
+        "inside.mistake_predicted": str(wrong["digit"]),
+        "inside.mistake_probability": _percent(wrong["probability"]),
+    }
 
 
 # --- provenance -------------------------------------------------------------------------------

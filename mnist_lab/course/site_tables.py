@@ -151,9 +151,15 @@ def hints_markdown(number: int, root: Path) -> str:
 
     exercise = find(load_catalog(root), number)
     return "\n".join(
-        f'??? tip "Hint {index} of {len(exercise.hints)}"\n\n    {hint.text}\n'
+        f'??? tip "Hint {index} of {len(exercise.hints)}"\n\n    {_literal(hint.text)}\n'
         for index, hint in enumerate(exercise.hints, start=1)
     )
+
+
+def _literal(text: str) -> str:
+    """A hint's plain text, with the brackets of code such as `history['loss'][-1]` escaped so
+    that markdown does not read them as links."""
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 # --- the CLI ----------------------------------------------------------------------------------
