@@ -506,6 +506,12 @@ def solution(exercise: Exercise, root: Path) -> str:
             f"The solution of exercise {exercise.number} opens once your version passes: "
             f"run 'mnist-lab exercises check {exercise.number}' first."
         )
+    return solution_text(exercise)
+
+
+def solution_text(exercise: Exercise) -> str:
+    """The shipped solution as a student would write it: the markers and the broken code of a
+    debugging exercise taken out."""
     return _SOLUTION_BLOCK.sub(lambda match: match["fix"], _read(exercise.solution))
 
 

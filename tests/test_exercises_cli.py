@@ -38,7 +38,7 @@ def course(tmp_path, monkeypatch):
 def write_solution(course: Path, number: int) -> Path:
     exercise = exercises.find(CATALOG, number)
     target = course / "exercises" / exercise.file.name
-    target.write_text(exercise.solution.read_text())
+    target.write_text(exercises.solution_text(exercise))
     return target
 
 
@@ -51,8 +51,28 @@ def test_every_exercise_is_complete_in_the_catalog():
         assert (ROOT / exercise.page).is_file(), exercise
         assert 2 <= len(exercise.hints) <= 3, exercise
         stub = exercises.stub_text(exercise)
-        assert "# TODO:" in stub and "raise NotImplementedError" in stub, exercise
+        if is_debugging(exercise):  # the stub is the broken script, with no sign of the bugs
+            assert stub != exercise.solution.read_text(), exercise
+            assert "NotImplementedError" not in stub and "# BUGGY" not in stub, exercise
+        else:
+            assert "# TODO:" in stub and "raise NotImplementedError" in stub, exercise
         assert "# SOLUTION" not in stub, exercise
+
+
+def is_debugging(exercise) -> bool:
+    """A debugging exercise ships broken code to fix instead of parts to write."""
+    return "# BUGGY" in exercise.solution.read_text()
+
+
+def test_the_tracks_group_the_catalog_in_order():
+    grouped = exercises.tracks(CATALOG)
+    assert [track.name for track, _ in grouped] == ["classic", "inside"]
+    assert [exercise.number for _, members in grouped for exercise in members] == [
+        exercise.number for exercise in CATALOG
+    ]
+    classic, inside = (members for _, members in grouped)
+    assert [exercise.number for exercise in classic] == list(range(1, 9))
+    assert len(inside) >= 9 and inside[0].number == 9
 
 
 def test_no_stray_files_in_exercises():
@@ -75,16 +95,17 @@ def test_stub_fails_every_test_and_solution_passes_them_all(exercise, tmp_path):
     stub_dir, solution_dir = tmp_path / "stub", tmp_path / "solution"
     for folder, text in (
         (stub_dir, exercises.stub_text(exercise)),
-        (solution_dir, exercise.solution.read_text()),
+        (solution_dir, exercises.solution_text(exercise)),
     ):
         folder.mkdir()
         (folder / exercise.file.name).write_text(text)
 
     stub = exercises.run_tests(exercise, stub_dir)
     assert stub.total > 0 and len(stub.failures) == stub.total, (stub.total, stub.failures)
-    assert all(
-        "NotImplementedError" in f.message or "Exercise" in f.message for f in stub.failures
-    ), stub.failures
+    if not is_debugging(exercise):  # every failure is the stub's own raise
+        assert all(
+            "NotImplementedError" in f.message or "Exercise" in f.message for f in stub.failures
+        ), stub.failures
 
     solution = exercises.run_tests(exercise, solution_dir)
     assert solution.passed, (solution.failures, solution.output[-2000:])
@@ -99,6 +120,9 @@ def test_a_fresh_course_lists_every_exercise_as_not_started(course):
     result = invoke()
     assert result.exit_code == 0, result.output
     assert result.stdout.count("· not started") == len(CATALOG)
+    for index, (track, members) in enumerate(exercises.tracks(CATALOG), start=1):
+        assert f"Track {index}: {track.title}" in result.stdout
+        assert f"0 of {len(members)} done" in result.stdout
     assert f"Progress: {'░' * 32} 0 of {len(CATALOG)} done" in result.stdout
     assert "Next: exercise 1 (" in result.stdout
 
@@ -189,11 +213,8 @@ def test_solution_opens_only_after_the_exercise_passes(course):
     assert invoke("check", "2").exit_code == 0
     opened = invoke("solution", "2")
     assert opened.exit_code == 0
-    shipped = exercises.find(CATALOG, 2).solution.read_text()
-    assert (
-        opened.stdout.strip()
-        == shipped.replace("    # SOLUTION\n", "").replace("    # END SOLUTION\n", "").strip()
-    )
+    assert opened.stdout.strip() == exercises.solution_text(exercises.find(CATALOG, 2)).strip()
+    assert "# SOLUTION" not in opened.stdout and "np.float32(255)" in opened.stdout
 
 
 def test_reset_restores_the_stub_and_keeps_a_backup(course):

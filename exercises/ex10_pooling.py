@@ -1,0 +1,45 @@
+"""Exercise 10: max pooling by hand, in numpy.
+
+After each convolution the reference CNN keeps, in every 2x2 patch of each feature map, only the
+strongest response: the maps get four times smaller, the next convolution sees a larger part of
+the digit, and a stroke moved by one pixel still gives the same maximum. Here you write that
+layer yourself, with the exact semantics of `keras.layers.MaxPooling2D`:
+
+- images are float32 of shape (N, H, W, C); each channel is pooled on its own, so the output is
+  (N, H_out, W_out, C), of the same dtype;
+- a `pool_size` x `pool_size` window moves `stride` pixels at a time, down and across; the stride
+  defaults to the pool size (windows side by side, not overlapping);
+- padding "valid" keeps only windows that fit inside the image, so H_out is
+  (H - pool_size) // stride + 1, rounded down: the last rows and columns are dropped when the
+  windows do not reach them. Padding "same" gives ceil(H / stride), with the padding split as
+  for a convolution (the smaller half before), but the padding never wins: a window is the
+  maximum of the image pixels it covers, even when they are all negative.
+
+The tests compare `max_pool2d` with a Keras MaxPooling2D on hand-computed examples and on
+shapes, pool sizes, strides and paddings drawn at random.
+
+Write the parts marked TODO below, then run `mnist-lab exercises check 10`.
+
+Course page: docs/exercises/10-pooling.md
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def max_pool2d(
+    images: np.ndarray, pool_size: int = 2, stride: int | None = None, padding: str = "valid"
+) -> np.ndarray:
+    """What `keras.layers.MaxPooling2D` computes: (N, H, W, C) -> (N, H_out, W_out, C)."""
+    images = np.asarray(images)
+    _, height, width, _ = images.shape
+
+    # TODO: choose the stride (the pool size when none is given) and the output's height and width
+    raise NotImplementedError("Exercise 10: choose the stride (the pool size when none is given) and the output's height and width. Run 'mnist-lab exercises hint 10' for a hint.")
+
+    # TODO: for "same", pad with -inf (a value every pixel beats): the smaller half before, the larger after
+    raise NotImplementedError('Exercise 10: for "same", pad with -inf (a value every pixel beats): the smaller half before, the larger after. Run \'mnist-lab exercises hint 10\' for a hint.')
+
+    # TODO: for each offset (i, j) in the window, keep the larger of the output so far and the pixels at that offset
+    raise NotImplementedError("Exercise 10: for each offset (i, j) in the window, keep the larger of the output so far and the pixels at that offset. Run 'mnist-lab exercises hint 10' for a hint.")

@@ -1,0 +1,56 @@
+"""Exercise 16: looking inside a trained CNN.
+
+A CNN is not a black box: every number it computes on the way to its answer can be read. Three
+looks tell most of its story.
+
+- Feature maps. Each Conv2D layer turns its input into one map per filter, showing where that
+  filter found its pattern. A Keras model can have several outputs, so one model from the
+  network's input to the outputs of all its Conv2D layers gives every map in one pass:
+  `keras.Model(inputs=model.inputs, outputs=[layer.output for layer in convolutions])`. The
+  layers are the network's own, with its weights: nothing is copied or retrained.
+- Filters. The first convolution looks at raw pixels, so its kernels can be drawn as small
+  images: edges, strokes, blobs. A Conv2D keeps its kernel, of shape (kh, kw, input channels,
+  filters), as the first of its weights (the second is the bias).
+- Saliency. Which pixels does the answer depend on? The gradient of one digit's probability with
+  respect to the input pixels says how much nudging each pixel would change it; TensorFlow's
+  GradientTape records the forward pass and gives that gradient. Take the probability of the
+  digit you ask about, not all ten together: they always sum to 1, so their gradients cancel.
+
+The tests compare your three functions with the library's own (`mnist_lab.inspection`, which
+`mnist-lab inspect` uses) on the reference CNN and on a functional model, and check that the
+maps come from one Keras model with several outputs.
+
+Write the three functions below, then run `mnist-lab exercises check 16`.
+
+Course page: docs/exercises/16-looking-inside.md
+"""
+
+import keras
+import numpy as np
+
+
+def feature_maps(model: keras.Model, images: np.ndarray) -> list[np.ndarray]:
+    """The output of every Conv2D layer of `model` for `images`, in the order of `model.layers`.
+
+    `images` are float32 model inputs (N, 28, 28, 1) in [0, 1]. Returns a list of numpy arrays,
+    one per Conv2D layer, each of shape (N, height, width, filters), computed by one
+    `keras.Model` whose outputs are all those layers' outputs.
+    """
+    # TODO: build one keras.Model from model.inputs to the outputs of every Conv2D layer, run the images through it once, and return its outputs as a list of numpy arrays
+    raise NotImplementedError("Exercise 16: build one keras.Model from model.inputs to the outputs of every Conv2D layer, run the images through it once, and return its outputs as a list of numpy arrays. Run 'mnist-lab exercises hint 16' for a hint.")
+
+
+def first_layer_filters(model: keras.Model) -> np.ndarray:
+    """The kernel of the first Conv2D layer of `model`: (kh, kw, input channels, filters)."""
+    # TODO: find the first Conv2D layer of model.layers and return its kernel (the first of its weights) as a numpy array
+    raise NotImplementedError("Exercise 16: find the first Conv2D layer of model.layers and return its kernel (the first of its weights) as a numpy array. Run 'mnist-lab exercises hint 16' for a hint.")
+
+
+def saliency(model: keras.Model, image: np.ndarray, digit: int) -> np.ndarray:
+    """The gradient of `digit`'s probability with respect to the pixels of `image`.
+
+    `image` is one float32 model input (28, 28, 1) in [0, 1]; the result is (28, 28): positive
+    where more ink would make `digit` more likely, negative where less ink would.
+    """
+    # TODO: watch the image (as a batch of one) with tf.GradientTape, take model's probability of digit, and return its gradient as a (28, 28) numpy array
+    raise NotImplementedError("Exercise 16: watch the image (as a batch of one) with tf.GradientTape, take model's probability of digit, and return its gradient as a (28, 28) numpy array. Run 'mnist-lab exercises hint 16' for a hint.")
