@@ -487,7 +487,7 @@ def inspect_run(
     for digit, (maps_path, saliency_path) in zip(digits, targets["digits"], strict=True):
         look = inspector.look(digit.pixels)
         known = f" (true {digit.label})" if digit.label is not None else ""
-        answer = f"predicted {look.digit} ({look.probability:.1%})"
+        answer = f"predicted {look.digit} ({look.probability:.2%})"
         title = f"{name} on {digit.source}{known}: {answer}"
         save(plots.feature_maps_figure(look.feature_maps, digit.pixels, title=title), maps_path)
         save(

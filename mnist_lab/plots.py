@@ -332,7 +332,7 @@ def saliency_figure(
     left.set_title("input")
     right.set_title("saliency over the input")
     figure.colorbar(colours, ax=right, label=f"d p({digit}) / d pixel", shrink=0.9)
-    answer = f"predicted {digit} ({probability:.1%})"
+    answer = f"predicted {digit} ({probability:.2%})"
     if label is not None:
         answer += f", true {label}"
     figure.suptitle(f"{title}: {answer}" if title else answer)

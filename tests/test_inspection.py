@@ -511,7 +511,7 @@ def test_saliency_figure_overlays_the_gradient_on_the_digit(built, mnist, tmp_pa
     )
     left, right, colour_bar = figure.axes
     assert figure.get_suptitle() == (
-        f"reference: predicted {look.digit} ({look.probability:.1%}), true 7"
+        f"reference: predicted {look.digit} ({look.probability:.2%}), true 7"
     )
     np.testing.assert_array_equal(left.images[0].get_array(), digit_image)
     gray, overlay = right.images

@@ -66,7 +66,7 @@ def inspect_command(
     )
     for digit in report["digits"]:
         known = f" (true {digit['label']})" if digit["label"] is not None else ""
-        answer = f"predicted {digit['digit']} ({digit['probability']:.1%})"
+        answer = f"predicted {digit['digit']} ({digit['probability']:.2%})"
         typer.echo(f"{digit['source']}{known}: {answer}")
     names = ", ".join(Path(file).name for file in report["files"])
     typer.echo(f"Wrote {names} into {run}/")
