@@ -17,7 +17,7 @@ help:
 	@echo "make bench   measure the zoo's performance targets (about 20 minutes on 2 cores)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
-	@echo "make docs-assets  regenerate the site's figures and tables (a benchmark: about 5 minutes on 2 cores)"
+	@echo "make docs-assets  regenerate the site's figures and tables (a benchmark: about 7 minutes on 2 cores)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
