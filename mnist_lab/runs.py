@@ -27,6 +27,13 @@ CONFIG, HISTORY, METRICS, CURVES, MODEL, STATE, CHECKPOINT = (
     "checkpoint",
 )
 RUNNING, INTERRUPTED, FAILED, COMPLETED = "running", "interrupted", "failed", "completed"
+# The weights of each epoch, kept by `train --keep-epochs` (the lab's epoch slider reads them).
+EPOCHS_DIR = "epochs"
+
+
+def epoch_weights_name(epoch: int) -> str:
+    """The file of one epoch's weights in EPOCHS_DIR, counting epochs from 1."""
+    return f"epoch-{epoch:02d}.weights.h5"
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,16 @@ class Run:
             return int(metadata["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             return 0
+
+    @property
+    def epoch_weights(self) -> dict[int, Path]:
+        """The epochs whose weights the run kept, each with its file (empty if it kept none)."""
+        kept = {}
+        for file in sorted((self.path / EPOCHS_DIR).glob("epoch-*.weights.h5")):
+            number = file.name.removeprefix("epoch-").removesuffix(".weights.h5")
+            if number.isdigit():
+                kept[int(number)] = file
+        return kept
 
     def set_state(self, state: str, epochs_done: int, epochs: int, **extra: Any) -> None:
         """Record where the run stands, so a later `train --resume` or `runs` can tell."""

@@ -8,6 +8,7 @@ validation, and the test set is touched only once, after training.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import shutil
 import sys
@@ -34,6 +35,9 @@ from mnist_lab.fileio import atomic_path
 from mnist_lab.recipes import Augmentation, Recipe
 
 TRAIN_SIZE = 60_000
+# Below this size a run keeps every epoch's weights by default (the reference's are 2.7 MB each),
+# so the lab can show its filters forming epoch by epoch.
+KEEP_EPOCHS_MAX_PARAMS = 2_000_000
 MAX_SEED = 2**32 - 1
 
 
@@ -52,6 +56,7 @@ class TrainConfig:
     limit: int | None = None
     out: str = "runs"
     data_dir: str | None = None
+    keep_epochs: bool | None = None  # None: keep them for models under KEEP_EPOCHS_MAX_PARAMS
 
     def with_defaults(self, recipe: Recipe) -> TrainConfig:
         """This config with the options left as None filled from `recipe`."""
@@ -192,7 +197,9 @@ def _history_row(epoch: int, logs: dict[str, Any], seconds: float) -> dict[str, 
     }
 
 
-def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
+def _run_recorder(
+    run: runs.Run, history: list[dict[str, float]], epochs: int, *, keep_epochs: bool = False
+):
     """A Keras callback that keeps the run folder resumable after every epoch.
 
     At each epoch's end it saves Keras's own BackupAndRestore checkpoint (weights, optimizer
@@ -202,6 +209,7 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
     checkpoint when the fit begins (the previous one if the newest is damaged) and continues
     from the next epoch; the history is trimmed to the restored epoch, since a failed write
     (a full disk) can leave it one epoch ahead. An epoch's seconds include its checkpoint.
+    With `keep_epochs`, each epoch's weights are also kept in the run's epochs/ folder.
     """
     import keras
 
@@ -229,9 +237,28 @@ def _run_recorder(run: runs.Run, history: list[dict[str, float]], epochs: int):
                 run.write(runs.HISTORY, [*history, row])
                 history.append(row)
                 self.backup.on_epoch_end(epoch, logs)
+                if keep_epochs:
+                    _save_epoch_weights(self.model, run, epoch + 1)
                 run.set_state(runs.RUNNING, len(history), epochs)
 
     return RunRecorder()
+
+
+def _save_epoch_weights(model: Any, run: runs.Run, epoch: int) -> None:
+    """Keep one epoch's weights, written under a temporary name and renamed into place."""
+    folder = run.path / runs.EPOCHS_DIR
+    target = folder / runs.epoch_weights_name(epoch)
+    partial = folder / f".partial-{target.name}"  # Keras wants the .weights.h5 ending
+    try:
+        folder.mkdir(exist_ok=True)
+        model.save_weights(partial)
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RunError(
+            f"Cannot keep the weights of epoch {epoch} in {folder} ({error.strerror or error}); "
+            "free some disk space, or train with --no-keep-epochs."
+        ) from None
 
 
 def train(
@@ -257,6 +284,8 @@ def train(
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
     model = _build(config)  # a model that breaks the contract fails here, before any run folder
+    if config.keep_epochs is None:
+        config = replace(config, keep_epochs=model.count_params() < KEEP_EPOCHS_MAX_PARAMS)
     run = runs.create_run(config.out, config.model)
     run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
     run.set_state(runs.RUNNING, 0, config.epochs)
@@ -347,7 +376,12 @@ def _fit(
                 **inputs,
                 epochs=config.epochs,
                 validation_data=(prepared.x_val, prepared.y_val),
-                callbacks=[_run_recorder(run, history, config.epochs), *callbacks],
+                callbacks=[
+                    _run_recorder(
+                        run, history, config.epochs, keep_epochs=bool(config.keep_epochs)
+                    ),
+                    *callbacks,
+                ],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
             )
             # The final model on validation (what choices are made on): the last epoch's

@@ -217,7 +217,7 @@ def trained_run(tmp_path_factory):
 
 
 def test_evaluate_writes_the_report_files_and_prints_a_summary(trained_run):
-    before = {p.name: p.read_bytes() for p in trained_run.iterdir()}
+    before = {p.name: p.read_bytes() for p in trained_run.iterdir() if p.is_file()}
     result = invoke("evaluate", str(trained_run))
     assert result.exit_code == 0, result.output
     per_class = json.loads((trained_run / "per_class.json").read_text())

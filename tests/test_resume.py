@@ -87,7 +87,9 @@ def interrupted(tmp_path_factory, mnist) -> runs.Run:
 
 def test_an_interrupted_run_keeps_its_last_epoch(interrupted):
     files = sorted(p.name for p in interrupted.path.iterdir())
-    assert files == ["checkpoint", "config.json", "curves.png", "history.json", "state.json"]
+    assert files == [
+        "checkpoint", "config.json", "curves.png", "epochs", "history.json", "state.json",
+    ]  # fmt: skip
     assert sorted(p.name for p in (interrupted.path / "checkpoint").iterdir()) == [
         "latest.weights.h5",
         "training_metadata.json",

@@ -21,6 +21,7 @@ from mnist_lab.training import TrainConfig, prepare, train
 RUN_FILES = [
     "config.json",
     "curves.png",
+    "epochs",
     "history.json",
     "metrics.json",
     "model.keras",
@@ -128,6 +129,7 @@ def test_run_config_and_history(quick_run):
         "limit": 1024,
         "out": str(quick_run.path.parent),
         "data_dir": None,
+        "keep_epochs": True,  # the reference has fewer than 2 million parameters
         "recipe": Recipe().to_dict(),
     }
     history = quick_run.history
@@ -137,6 +139,47 @@ def test_run_config_and_history(quick_run):
         assert 0 <= row["accuracy"] <= 1 and 0 <= row["val_accuracy"] <= 1
         assert row["seconds"] > 0
     assert history[1]["loss"] < history[0]["loss"]
+
+
+def test_a_run_keeps_each_epochs_weights_the_last_being_the_final_model(quick_run):
+    kept = quick_run.epoch_weights
+    assert {epoch: file.name for epoch, file in kept.items()} == {
+        1: "epoch-01.weights.h5",
+        2: "epoch-02.weights.h5",
+    }
+    assert sorted(p.name for p in (quick_run.path / runs.EPOCHS_DIR).iterdir()) == [
+        "epoch-01.weights.h5",
+        "epoch-02.weights.h5",
+    ]  # no partial file left behind
+    final = keras.models.load_model(quick_run.path / runs.MODEL)
+    first, last = (model_info("reference").builder() for _ in range(2))
+    first.load_weights(kept[1])
+    last.load_weights(kept[2])
+    for saved, epoch_2 in zip(final.get_weights(), last.get_weights(), strict=True):
+        np.testing.assert_array_equal(saved, epoch_2)
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(first.get_weights(), last.get_weights(), strict=True)
+    ), "epoch 1 and epoch 2 kept the same weights"
+
+
+def test_no_keep_epochs_and_large_models_keep_none(tmp_path, mnist, monkeypatch):
+    from mnist_lab import training
+
+    config = TrainConfig(model="mlp", epochs=1, limit=256, out=str(tmp_path), keep_epochs=False)
+    run = train(config, dataset=mnist, verbose=0)
+    assert run.epoch_weights == {} and not (run.path / runs.EPOCHS_DIR).exists()
+    assert run.config["keep_epochs"] is False
+
+    monkeypatch.setattr(training, "KEEP_EPOCHS_MAX_PARAMS", 1000)  # the mlp counts as large
+    run = train(replace_keep(config, None), dataset=mnist, verbose=0)
+    assert run.epoch_weights == {} and run.config["keep_epochs"] is False
+
+
+def replace_keep(config: TrainConfig, keep: bool | None) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(config, keep_epochs=keep)
 
 
 def test_run_metrics_match_the_saved_model(quick_run, mnist):

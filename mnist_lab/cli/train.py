@@ -24,7 +24,9 @@ from mnist_lab.errors import MnistLabError
 app = typer.Typer(cls=OneLineGroup)
 
 # The options a run keeps in its config.json, which `--resume` must not be given again.
-RUN_OPTIONS = ("model", "epochs", "batch_size", "seed", "validation_split", "limit", "out")
+RUN_OPTIONS = (
+    "model", "epochs", "batch_size", "seed", "validation_split", "limit", "out", "keep_epochs",
+)  # fmt: skip
 
 
 @app.command("train", cls=OneLineCommand)
@@ -56,6 +58,15 @@ def train_command(
         "runs"
     ),
     data_dir: DataDirOption = None,
+    keep_epochs: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--keep-epochs/--no-keep-epochs",
+            help="Keep each epoch's weights in the run's epochs/ folder, for the lab's epoch "
+            "slider (default: for models under 2 million parameters).",
+            show_default=False,
+        ),
+    ] = None,
     resume: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
@@ -88,6 +99,7 @@ def train_command(
         limit=limit,
         out=str(out),
         data_dir=str(data_dir) if data_dir is not None else None,
+        keep_epochs=keep_epochs,
     )
     config = resolve(config)  # reports a bad option or an unknown name before anything else
     epochs, batch_size = config.epochs, config.batch_size
@@ -106,7 +118,10 @@ def _report_run(run: Any) -> None:
         f"({metrics['train_seconds']:.1f} s of training, "
         f"{metrics['seconds_per_epoch']:.1f} s per epoch)"
     )
-    typer.echo(f"Run saved in {run.path}/ (curves.png, metrics.json, history.json, model.keras)")
+    kept = ", epochs/" if run.epoch_weights else ""
+    typer.echo(
+        f"Run saved in {run.path}/ (curves.png, metrics.json, history.json, model.keras{kept})"
+    )
 
 
 def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
