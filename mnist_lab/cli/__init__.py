@@ -7,6 +7,7 @@ is imported inside the commands, so `mnist-lab --help` answers at once, without 
 - `benchmark`: mnist_lab/cli/benchmark.py
 - `evaluate`, `predict`: mnist_lab/cli/reports.py
 - `inspect`: mnist_lab/cli/inspect.py
+- `lab`: mnist_lab/cli/lab.py
 - `data ...`: mnist_lab/cli/data.py
 - `exercises ...`: mnist_lab/cli/exercises.py
 - one-line errors, shared options, tables: mnist_lab/cli/common.py
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import typer
 
-from mnist_lab.cli import benchmark, data, exercises, inspect, reports, train
+from mnist_lab.cli import benchmark, data, exercises, inspect, lab, reports, train
 from mnist_lab.cli.common import OneLineGroup
 
 __all__ = ["app", "main"]
@@ -32,6 +33,7 @@ app.add_typer(train.app)  # no name: its commands join the root (train, list, ru
 app.add_typer(benchmark.app)
 app.add_typer(reports.app)
 app.add_typer(inspect.app)
+app.add_typer(lab.app)
 app.add_typer(data.app, name="data")
 app.add_typer(exercises.app, name="exercises")
 
