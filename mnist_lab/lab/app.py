@@ -1,10 +1,13 @@
 """The lab's JSON API on Starlette: the runs it serves, and what a run's model makes of a drawing.
 
+GET  /              -> the page (static/index.html; its script and style under /static/).
 GET  /api/runs     -> [{"name", "model", "test_accuracy", "epochs", "date", "epoch_weights",
                         "kept_epochs"}], one per served run, in the order given.
 POST /api/predict  {"run": NAME, "image": "data:image/png;base64,..." | "pixels": 28x28 in [0, 1],
                     "epoch": N (optional)} -> {"run", "model", "epoch", "digit", "probability",
                     "probabilities", "input", "layers", "filters", "saliency", "saliency_scale"}.
+GET  /api/test-digit?run=NAME&wrong=0|1 -> {"pixels": 28x28 in [0, 1], "label", "index"}: a random
+                    MNIST test image, with wrong=1 one that the run's final model gets wrong.
 
 A drawing goes through the same preparation as `mnist-lab predict` (images.py); pixels are the
 network's input as they are. Every error is {"error": "one sentence"} with its status: 404 for a
@@ -34,8 +37,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from mnist_lab import images, runs
 from mnist_lab.errors import ImageError, MnistLabError, RunError, first_line
@@ -46,6 +50,7 @@ CHANNELS = 16  # feature maps sent per layer: enough to see what a layer does
 DECIMALS = 4
 MAX_PIXELS = images.MAX_PIXELS  # a picture above this is refused from its header, never decoded
 DATA_URL_PREFIXES = ("data:image/png;base64,", "data:image/jpeg;base64,")
+STATIC = Path(__file__).parent / "static"  # the page: index.html, lab.js, lab.css
 
 
 class LabError(Exception):
@@ -353,6 +358,10 @@ class _Lab:
     def __init__(self, run_folders: Sequence[Path]) -> None:
         self.runs = _unique_names([Path(folder) for folder in run_folders])
         self.models = _Models()
+        self._test_set: Any = None  # MNIST's test split, read on the first test digit asked
+        self._wrong: dict[str, np.ndarray] = {}  # run name -> indices its final model gets wrong
+        self._lock = threading.Lock()
+        self._random = np.random.default_rng()
 
     def list_runs(self) -> list[dict[str, Any]]:
         return [run_summary(name, folder) for name, folder in self.runs.items()]
@@ -384,6 +393,47 @@ class _Lab:
             _use_epoch(loaded, name, folder, epoch)
             return _answer(loaded, name, epoch, model_input)
 
+    def test_digit(self, name: Any, wrong: Any) -> dict[str, Any]:
+        """A random test image; with `wrong` == "1", one the run's final weights get wrong."""
+        folder = self.folder(name)
+        if wrong not in ("0", "1"):
+            raise LabError(400, f"The 'wrong' parameter must be 0 or 1. Got {wrong!r} instead.")
+        with self._lock:
+            test = self._test_split()
+        if wrong == "1":
+            candidates = self._wrong_indices(name, folder, test)
+            if not len(candidates):
+                raise LabError(404, f"The run '{name}' gets every test digit right.")
+            index = int(self._random.choice(candidates))
+        else:
+            index = int(self._random.integers(len(test.labels)))
+        return {
+            "pixels": _rounded(test.images[index] / 255),
+            "label": int(test.labels[index]),
+            "index": index,
+        }
+
+    def _test_split(self) -> Any:
+        if self._test_set is None:
+            from mnist_lab.data import load_mnist
+
+            try:
+                self._test_set = load_mnist().test
+            except MnistLabError as error:
+                raise LabError(500, f"The MNIST test set cannot be read: {error}") from None
+        return self._test_set
+
+    def _wrong_indices(self, name: str, folder: Path, test: Any) -> np.ndarray:
+        from mnist_lab.reports import _predict
+
+        loaded = self.models.get(name, folder)
+        with loaded.lock:  # once per run: the whole test set through the final weights
+            if name not in self._wrong:
+                _use_epoch(loaded, name, folder, None)
+                predicted = np.argmax(_predict(loaded.model, test.images), axis=1)
+                self._wrong[name] = np.flatnonzero(predicted != test.labels)
+        return self._wrong[name]
+
 
 def create_app(run_folders: Sequence[str | Path]) -> Starlette:
     """The lab's ASGI application serving the given run folders (see `servable_runs`)."""
@@ -396,6 +446,13 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
         payload = _parse(await _read_body(request))
         return JSONResponse(await run_in_threadpool(lab.predict, payload))
 
+    async def api_test_digit(request: Request) -> JSONResponse:
+        run, wrong = request.query_params.get("run"), request.query_params.get("wrong", "0")
+        return JSONResponse(await run_in_threadpool(lab.test_digit, run, wrong))
+
+    async def page(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
     async def lab_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, LabError)
         return JSONResponse({"error": str(error)}, status_code=error.status)
@@ -403,7 +460,8 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
         messages = {
-            404: f"There is nothing at {request.url.path}; the API is /api/runs and /api/predict.",
+            404: f"There is nothing at {request.url.path}; the page is at / and the API is "
+            "/api/runs, /api/predict and /api/test-digit.",
             405: f"{request.url.path} does not answer {request.method} requests.",
         }
         message = messages.get(error.status_code, str(error.detail))
@@ -417,6 +475,9 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
         routes=[
             Route("/api/runs", api_runs, methods=["GET"]),
             Route("/api/predict", api_predict, methods=["POST"]),
+            Route("/api/test-digit", api_test_digit, methods=["GET"]),
+            Route("/", page, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={
             LabError: lab_error,
