@@ -240,12 +240,12 @@ def test_a_model_without_convolutions_answers_without_maps_or_filters(client, tr
 def test_a_burst_of_requests_is_all_answered(client, trained, mnist):
     bodies = [
         {"run": name, "pixels": (mnist.test.images[i % 10] / 255).tolist(), **extra}
-        for i in range(50)
+        for i in range(200)
         for name, extra in [[(trained["run"].name, {}), ("with-epochs", {"epoch": 1})][i % 2]]
     ]
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(lambda body: client.post("/api/predict", json=body), bodies))
-    assert [r.status_code for r in responses] == [200] * 50
+    assert [r.status_code for r in responses] == [200] * 200
     assert client.get("/api/runs").status_code == 200
 
 
