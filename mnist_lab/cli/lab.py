@@ -18,7 +18,7 @@ def lab_command(
     run_folders: Annotated[
         Optional[list[Path]],  # noqa: UP045  (typer needs Optional on Python 3.10)
         typer.Argument(
-            metavar="[RUN]...",
+            metavar="RUN",
             help="Run folders to serve besides the completed runs under --runs.",
             show_default=False,
         ),
@@ -28,7 +28,7 @@ def lab_command(
     ] = Path("runs"),
     host: Annotated[
         str,
-        typer.Option(help="Address to listen on; another than 127.0.0.1 opens it to the network."),
+        typer.Option(help="Address to listen on; any but 127.0.0.1 opens the lab to your network."),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     no_browser: Annotated[
