@@ -6,8 +6,9 @@ overrides it. Pure data, no TensorFlow: listings and the CLI read recipes withou
 
 from __future__ import annotations
 
+import difflib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from mnist_lab.errors import ConfigError
@@ -98,6 +99,28 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def with_overrides(self, overrides: dict[str, Any] | None) -> Recipe:
+        """This recipe with some fields changed, e.g. {"learning_rate": 0.01, "rotation": 10}.
+
+        Augmentation strengths are named plainly (`rotation`) or in full (`augmentation.rotation`).
+        An unknown field or a value of the wrong type raises ConfigError listing the fields; a
+        value out of range raises the recipe's own ConfigError.
+        """
+        if not overrides:
+            return self
+        top: dict[str, Any] = {}
+        augmentation: dict[str, Any] = {}
+        for name, value in overrides.items():
+            field_name = canonical_field(name)
+            check_field_value(field_name, value)
+            if field_name.startswith("augmentation."):
+                augmentation[field_name.removeprefix("augmentation.")] = value
+            else:
+                top[field_name] = value
+        if augmentation:
+            top["augmentation"] = replace(self.augmentation, **augmentation)
+        return replace(self, **top)
+
     def summary(self) -> str:
         """One short line for listings, e.g. '5 epochs, batch 128, adam 1e-3 cosine, augmented'."""
         parts = [f"{self.epochs} epochs", f"batch {self.batch_size}"]
@@ -118,3 +141,58 @@ class Recipe:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def recipe_fields() -> dict[str, str]:
+    """Every recipe field a sweep or an override may set, with its kind: "int", "float",
+    "bool" or "choice" (a string of a few choices, or None for optimizer)."""
+    kinds: dict[str, str] = {}
+    for item in fields(Recipe):
+        if item.name == "augmentation":
+            for sub in fields(Augmentation):
+                kinds[f"augmentation.{sub.name}"] = "float"
+        elif item.name in ("optimizer", "schedule"):
+            kinds[item.name] = "choice"
+        else:
+            kinds[item.name] = {"int": "int", "float": "float", "bool": "bool"}[str(item.type)]
+    return kinds
+
+
+def choices_of(name: str) -> tuple[str | None, ...]:
+    """The allowed values of a "choice" field."""
+    return {"optimizer": (None, *OPTIMIZERS), "schedule": SCHEDULES}[name]
+
+
+def canonical_field(name: str) -> str:
+    """The full name of a recipe field (`rotation` is `augmentation.rotation`), or ConfigError
+    listing the fields and suggesting the closest."""
+    known = recipe_fields()
+    if name in known:
+        return name
+    if f"augmentation.{name}" in known:
+        return f"augmentation.{name}"
+    short = [key.removeprefix("augmentation.") for key in known]
+    close = difflib.get_close_matches(name, [*known, *short], n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise ConfigError(
+        f"'{name}' is not a recipe field.{hint} The fields are: {', '.join(known)}.",
+        option=name,
+    )
+
+
+def check_field_value(name: str, value: Any) -> None:
+    """Raise ConfigError when `value` has the wrong type for the recipe field `name`."""
+    kind = recipe_fields()[name]
+    if kind == "choice":
+        ok = value in choices_of(name)
+        rule = "one of " + ", ".join(str(choice) for choice in choices_of(name))
+    elif kind == "int":
+        ok, rule = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif kind == "float":
+        ok, rule = _is_number(value), "a number"
+    else:
+        ok, rule = isinstance(value, bool), "true or false"
+    if not ok:
+        raise ConfigError(
+            f"The recipe field '{name}' must be {rule}. Got {value!r} instead.", option=name
+        )

@@ -45,7 +45,8 @@ MAX_SEED = 2**32 - 1
 class TrainConfig:
     """Everything that decides a training run; saved as the run's config.json.
 
-    `epochs` and `batch_size` left as None come from the model's recipe (`with_defaults`).
+    `epochs` and `batch_size` left as None come from the model's recipe (`with_defaults`), with
+    `overrides` applied (see `effective_recipe`).
     """
 
     model: str
@@ -57,6 +58,8 @@ class TrainConfig:
     out: str = "runs"
     data_dir: str | None = None
     keep_epochs: bool | None = None  # None: keep them for models under KEEP_EPOCHS_MAX_PARAMS
+    # Recipe fields changed for this run only, e.g. {"learning_rate": 0.01} (a sweep's point).
+    overrides: dict[str, Any] | None = None
 
     def with_defaults(self, recipe: Recipe) -> TrainConfig:
         """This config with the options left as None filled from `recipe`."""
@@ -103,9 +106,14 @@ def resolve(config: TrainConfig) -> TrainConfig:
     An unknown model or an option out of range fails here, before any data is loaded.
     """
     config.validate()
-    resolved = config.with_defaults(registry.model_info(config.model).recipe)
+    resolved = config.with_defaults(effective_recipe(config))
     resolved.validate()
     return resolved
+
+
+def effective_recipe(config: TrainConfig) -> Recipe:
+    """The model's recipe with the config's overrides applied: what the run trains with."""
+    return registry.model_info(config.model).recipe.with_overrides(config.overrides)
 
 
 def _check_int(
@@ -279,7 +287,7 @@ def train(
     keeps the last completed epoch, and `resume` continues it.
     """
     config = resolve(config)
-    recipe = registry.model_info(config.model).recipe
+    recipe = effective_recipe(config)
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
@@ -322,7 +330,7 @@ def resume(
     if data_dir is not None:
         config = replace(config, data_dir=data_dir)
     config = resolve(config)
-    recipe = registry.model_info(config.model).recipe
+    recipe = effective_recipe(config)
     if saved.get("recipe", recipe.to_dict()) != recipe.to_dict():
         raise RunError(
             f"The training recipe of '{config.model}' changed since {run.path} started, so "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from mnist_lab.compiling import compile_with_recipe, learning_rate
 from mnist_lab.errors import ConfigError
 from mnist_lab.recipes import Augmentation, Recipe
 from mnist_lab.registry import create_model, list_models, model_info
-from mnist_lab.training import TrainConfig, _augmented_batches, prepare, train
+from mnist_lab.training import TrainConfig, _augmented_batches, prepare, resolve, train
 
 
 @pytest.mark.parametrize(
@@ -157,3 +160,51 @@ def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
     assert run.config["recipe"]["augmentation"] == {"rotation": 10, "shift": 0.0, "zoom": 0.0}
     assert len(run.history) == 2
     assert run.metrics["test_accuracy"] > 0.6
+
+
+def test_overrides_change_only_the_fields_they_name():
+    recipe = Recipe(epochs=5, augmentation=Augmentation(shift=0.1))
+    changed = recipe.with_overrides({"learning_rate": 0.01, "rotation": 10, "schedule": "cosine"})
+    assert changed == Recipe(
+        epochs=5,
+        learning_rate=0.01,
+        schedule="cosine",
+        augmentation=Augmentation(rotation=10, shift=0.1),
+    )
+    assert recipe.with_overrides(None) is recipe
+    assert recipe.with_overrides({"augmentation.zoom": 0.2}).augmentation.zoom == 0.2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"lerning_rate": 1},
+            "'lerning_rate' is not a recipe field. Did you mean 'learning_rate'?",
+        ),
+        ({"rotaton": 1}, "Did you mean 'rotation'?"),
+        ({"epochs": 1.5}, "The recipe field 'epochs' must be a whole number. Got 1.5 instead."),
+        ({"optimizer": "rmsprop"}, "must be one of None, adam, adamw, sgd. Got 'rmsprop'"),
+        ({"precise_batch_norm": 1}, "must be true or false. Got 1 instead."),
+        ({"learning_rate": -1}, "The recipe's 'learning_rate' must be a number > 0. Got -1."),
+    ],
+)
+def test_bad_overrides_name_the_field_and_the_rule(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Recipe().with_overrides(overrides)
+
+
+def test_a_run_records_the_recipe_its_overrides_made(clean_registry, tmp_path, mnist):
+    config = TrainConfig(
+        "reference", epochs=1, limit=512, out=str(tmp_path), overrides={"learning_rate": 0.003}
+    )
+    assert resolve(replace(config, overrides={"epochs": 4}, epochs=None)).epochs == 4
+    run = train(config, dataset=mnist, verbose=0)
+    assert run.config["overrides"] == {"learning_rate": 0.003}
+    assert run.config["recipe"]["learning_rate"] == 0.003
+    assert float(run_optimizer_rate(run)) == pytest.approx(0.003)
+
+
+def run_optimizer_rate(run):
+    model = keras.saving.load_model(run.path / "model.keras")
+    return keras.ops.convert_to_numpy(model.optimizer.learning_rate)
