@@ -12,28 +12,31 @@ reported beside it, scored once at the run's end, and ranks nothing.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
-from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted
+from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.executors import TrainingTask, check_workers, open_executor
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.markdown import markdown_table
-from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve, train
+from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve
 
-LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME = (
+LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME, PLAN = (
     "leaderboard.json",
     "leaderboard.md",
     "curves.png",
     "accuracy_vs_time.png",
+    "plan.json",  # what was asked for, written first: `benchmark --resume` reads it
 )
 TARGET_ACCURACY = 0.99  # the validation accuracy whose first epoch and time the leaderboard shows
 INFERENCE_BATCH = 1024
@@ -81,6 +84,7 @@ class Benchmark:
     machine: dict[str, Any]
     config: dict[str, Any]
     created: str
+    executor: dict[str, Any] = field(default_factory=lambda: {"name": "in-process", "workers": 1})
 
     def __repr__(self) -> str:
         names = [row["name"] for row in self.rows]
@@ -191,7 +195,18 @@ def summarize_runs(model_runs: Sequence[runs.Run]) -> dict[str, Any]:
         "images_per_second": None,
         "latency_ms": None,
         "runs": [run.path.name for run in model_runs],
+        "failed": 0,
+        "errors": [],
     }
+
+
+# The keys of a leaderboard row, as summarize_runs writes them.
+ROW_KEYS = (
+    "name", "params", "epochs", "repeats", "train_seconds_mean", "train_seconds_std",
+    "seconds_per_epoch", "val_accuracy_mean", "val_accuracy_std", "test_accuracy_mean",
+    "test_accuracy_std", "test_loss_mean", "test_loss_std", "reached_99", "epoch_to_99",
+    "seconds_to_99", "images_per_second", "latency_ms", "runs", "failed", "errors",
+)  # fmt: skip
 
 
 def measure_speed(model_path: str | Path, images: Any) -> tuple[float, float]:
@@ -276,11 +291,18 @@ def format_leaderboard(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     table = []
     for rank, row in enumerate(rows, start=1):
         repeats = row["repeats"]
+        failed = row.get("failed", 0)
+        if row["val_accuracy_mean"] is None:  # every run failed: why is under the table
+            cells = [str(rank), row["name"], *[MISSING] * (len(LEADERBOARD_COLUMNS) - 2)]
+            cells[4] = f"failed ({failed} of {failed} runs)"
+            table.append(cells)
+            continue
+        name = row["name"] + (f" ({failed} of {repeats + failed} runs failed)" if failed else "")
         epoch_99, seconds_99 = row["epoch_to_99"], row["seconds_to_99"]
         table.append(
             [
                 str(rank),
-                row["name"],
+                name,
                 f"{row['params']:,}",
                 str(row["epochs"]),
                 _plus_minus(
@@ -344,10 +366,31 @@ def _markdown(result: Benchmark) -> str:
             f"{INFERENCE_BATCH}; latency: median of {LATENCY_CALLS} calls on one image.",
             "",
             table,
-            f"Machine: {describe_machine(result.machine)}.",
+            *_failures(result.rows),
+            f"Machine: {describe_machine(result.machine)}. {describe_executor(result.executor)}",
             "",
         ]
     )
+
+
+def describe_executor(executor: dict[str, Any]) -> str:
+    """One sentence saying where the runs trained (timings on Dask workers are theirs)."""
+    if executor["name"] in ("", "in-process"):
+        return "Runs trained one after another in one process."
+    workers = executor["workers"]
+    kind = "a local Dask cluster" if executor["name"] == "dask-local" else "a Dask cluster"
+    return f"Runs trained on {kind} of {workers} worker{'s' * (workers != 1)}."
+
+
+def _failures(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Lines naming every failed run's error, so a broken model is never silently missing."""
+    lines = [
+        f"- {row['name']}: {row['failed']} run{'s' * (row['failed'] != 1)} failed: "
+        + "; ".join(row["errors"])
+        for row in rows
+        if row.get("failed")
+    ]
+    return ["Failed runs:", "", *lines, ""] if lines else []
 
 
 def _save_figures(result: Benchmark, histories: dict[str, list[dict[str, float]]]) -> None:
@@ -355,7 +398,9 @@ def _save_figures(result: Benchmark, histories: dict[str, list[dict[str, float]]
     plots.save_figure(plots.overlay_figure(histories, title=title), result.path / CURVES)
     repeats = result.config["repeats"]
     points = [
-        (row["name"], row["train_seconds_mean"], row["val_accuracy_mean"]) for row in result.rows
+        (row["name"], row["train_seconds_mean"], row["val_accuracy_mean"])
+        for row in result.rows
+        if row["val_accuracy_mean"] is not None
     ]
     plots.save_figure(
         plots.accuracy_vs_time_figure(
@@ -370,22 +415,23 @@ def _save_figures(result: Benchmark, histories: dict[str, list[dict[str, float]]
 # --- the benchmark ----------------------------------------------------------------------------
 
 
-def _epoch_reporter(report: Callable[..., None], where: dict[str, Any]):
-    """A Keras callback that reports each finished epoch of one run with its validation accuracy."""
-    import keras
+def benchmark_tasks(
+    names: Sequence[str], *, epochs: int | None, repeats: int, seed: int, limit: int | None
+) -> list[TrainingTask]:
+    """One task per model and repeat: repeat r of every model trains with seed `seed + r`."""
+    return [
+        TrainingTask(
+            task_key(name, seed + r),
+            TrainConfig(model=name, epochs=epochs, seed=seed + r, limit=limit),
+        )
+        for name in names
+        for r in range(repeats)
+    ]
 
-    class EpochReporter(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            report(
-                "epoch_done",
-                **where,
-                epoch=epoch + 1,
-                epochs=self.params.get("epochs"),
-                val_accuracy=float(logs.get("val_accuracy", float("nan"))),
-            )
 
-    return EpochReporter()
+def task_key(name: str, seed: int) -> str:
+    """How a run is named in progress lines and errors: 'reference seed 1'."""
+    return f"{name} seed {seed}"
 
 
 def benchmark(
@@ -398,108 +444,241 @@ def benchmark(
     out: str | Path = "benchmarks",
     dataset: Any = None,
     data_dir: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
     on_progress: Progress | None = None,
 ) -> Benchmark:
     """Train every model matching `patterns` `repeats` times on the same data and seeds, rank them.
 
     Repeat r of every model trains with seed `seed + r`, so all models share its split, and
-    each run folder lands inside the new benchmark folder. `dataset` (from `load_mnist`) is
-    loaded from `data_dir` or the cache when not given. `on_progress`, if given, is called with
-    one dict per event, each holding "event" and "elapsed" (seconds since the benchmark began):
+    each run folder lands inside the new benchmark folder. The runs go to the executor of
+    `workers` or `scheduler` (see `mnist_lab.executors`): in this process by default. `dataset`
+    (from `load_mnist`) is loaded from `data_dir` or the cache when not given.
 
-    - {"event": "start", "models": [names], "total": n, "repeats": R, "path": folder}
-    - {"event": "model_start", "index": i, "total": n, "name", "repeat": r, "repeats": R,
-      "seed"}: model i of n (1-based) begins its repeat r of R (1-based)
-    - {"event": "epoch_done", ...the same keys..., "epoch", "epochs", "val_accuracy"}: one
-      epoch of that run finished
-    - {"event": "model_done", ...the keys of model_start..., "test_accuracy", "train_seconds",
-      "run"}: that run finished; "run" is its folder name
-    - {"event": "speed", "index", "total", "name", "images_per_second", "latency_ms"}: the
-      inference timings of model i, measured after its last repeat
-    - {"event": "done", "path": folder}: every file is written
+    `on_progress`, if given, receives the executor's events (start, task_start, epoch_done,
+    task_done: see `mnist_lab.executors`; "start" also holds "models", "repeats" and "path"),
+    then {"event": "speed", "name", "images_per_second", "latency_ms"} for each model and
+    {"event": "done", "path"}. A run that fails for its own reason (a broken model) is
+    reported in the leaderboard and never stops the others. Ctrl-C keeps the finished runs and
+    raises BenchmarkInterrupted, which says how to continue with `resume_benchmark`.
     """
-    began = time.perf_counter()
-
-    def report(event: str, **fields: Any) -> None:
-        if on_progress is not None:
-            on_progress({"event": event, **fields, "elapsed": time.perf_counter() - began})
-
     patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     check_repeats(repeats)
+    check_workers(workers, scheduler)
     names = resolve_models(patterns)
     for name in names:  # every option is checked before anything is loaded or written
         resolve(TrainConfig(model=name, epochs=epochs, seed=seed, limit=limit))
     if dataset is None:
         dataset = mnist_data.load_mnist(data_dir)
-    test_images = preprocess.normalize(dataset.test.images)
-    machine = machine_info()
     now = datetime.now()
     path = create_folder(out, now)
-    config = {
-        "patterns": patterns,
-        "epochs": epochs,
-        "repeats": repeats,
-        "seed": seed,
-        "limit": limit,
-    }
-    report("start", models=names, total=len(names), repeats=repeats, path=str(path))
+    config = {"patterns": patterns, "epochs": epochs, "repeats": repeats, "seed": seed}
+    config["limit"] = limit
+    plan = {"created": now.isoformat(timespec="seconds"), "config": config, "models": names}
+    write_json_atomic(path / PLAN, plan)
+    tasks = benchmark_tasks(names, epochs=epochs, repeats=repeats, seed=seed, limit=limit)
+    return _train_and_rank(path, plan, tasks, [], dataset, workers, scheduler, on_progress)
 
+
+def resume_benchmark(
+    path: str | Path,
+    *,
+    dataset: Any = None,
+    data_dir: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_progress: Progress | None = None,
+) -> Benchmark:
+    """Finish an interrupted benchmark in its own folder: train only the runs it is missing.
+
+    Finished runs are kept as they are; an unfinished one continues from its last completed
+    epoch. The leaderboard is then written over all of them, as if nothing had stopped.
+    """
+    path = Path(path).expanduser()
+    plan = read_plan(path)
+    config, names = plan["config"], plan["models"]
+    check_workers(workers, scheduler)
+    missing = [name for name in names if name not in registry.list_models()]
+    if missing:
+        raise BenchmarkError(
+            f"{path} benchmarks {', '.join(missing)}, which no longer exist"
+            f"{'s' * (len(missing) == 1)}; register {'it' if len(missing) == 1 else 'them'} "
+            "again or start a new benchmark."
+        )
+    planned = benchmark_tasks(
+        names,
+        epochs=config["epochs"],
+        repeats=config["repeats"],
+        seed=config["seed"],
+        limit=config["limit"],
+    )
+    finished, unfinished = _runs_in(path)
+    done = [finished[task.key] for task in planned if task.key in finished]
+    tasks = [
+        replace(task, resume_from=str(unfinished[task.key])) if task.key in unfinished else task
+        for task in planned
+        if task.key not in finished
+    ]
+    if tasks and dataset is None:
+        dataset = mnist_data.load_mnist(data_dir)
+    return _train_and_rank(path, plan, tasks, done, dataset, workers, scheduler, on_progress)
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """The plan a benchmark folder was started with, or one line saying it is not one."""
+    if not path.is_dir():
+        raise BenchmarkError(f"{path} is not a benchmark folder (no such folder).")
+    try:
+        return json.loads((path / PLAN).read_text())
+    except FileNotFoundError:
+        raise BenchmarkError(
+            f"{path} is not a benchmark folder that can be resumed (it has no {PLAN}); "
+            "start a new benchmark instead."
+        ) from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise BenchmarkError(f"Cannot read {path / PLAN}: {error}.") from None
+
+
+def _runs_in(path: Path) -> tuple[dict[str, runs.Run], dict[str, Path]]:
+    """The benchmark's run folders by task key: the completed ones and the unfinished ones."""
+    finished: dict[str, runs.Run] = {}
+    unfinished: dict[str, Path] = {}
+    for folder in sorted(path.iterdir()):
+        if not (folder / runs.CONFIG).is_file() or folder.name.startswith("."):
+            continue
+        run = runs.Run(folder)
+        try:
+            key = task_key(run.config["model"], run.config["seed"])
+            completed = run.state["state"] == runs.COMPLETED
+        except (MnistLabError, KeyError):
+            continue  # an unreadable folder is not one of ours to train again
+        if completed:
+            finished.setdefault(key, run)
+        else:
+            unfinished.setdefault(key, folder)
+    return finished, unfinished
+
+
+def _train_and_rank(
+    path: Path,
+    plan: dict[str, Any],
+    tasks: list[TrainingTask],
+    done: list[runs.Run],
+    dataset: Any,
+    workers: int,
+    scheduler: str | None,
+    on_progress: Progress | None,
+) -> Benchmark:
+    """Run `tasks` on the executor beside the runs already `done`, then write the leaderboard."""
+    names, config = plan["models"], plan["config"]
+    began = time.perf_counter()
+
+    def report(event: dict[str, Any]) -> None:
+        if on_progress is None:
+            return
+        if event["event"] == "start":
+            event = event | {"models": names, "repeats": config["repeats"], "path": str(path)}
+        on_progress(event)
+
+    finished = {task_key(run.config["model"], run.config["seed"]): run for run in done}
+    errors: dict[str, str] = {}
+    executor_info = {"name": "", "workers": 0}
+    total = len(tasks) + len(done)
+    try:
+        with open_executor(workers, scheduler) as executor:
+            executor_info = {"name": executor.name, "workers": executor.workers}
+            for result in executor.map(tasks, path, dataset, on_event=report):
+                if result.ok and result.run is not None:
+                    finished[result.task.key] = result.run
+                else:
+                    errors[result.task.key] = result.error or "unknown error"
+    except KeyboardInterrupt:
+        kept = len(_runs_in(path)[0])  # the disk knows best: a run may land as Ctrl-C comes
+        raise BenchmarkInterrupted(
+            f"the benchmark stopped with {kept} of {total} runs finished; {path} keeps them. "
+            f"Continue with: mnist-lab benchmark --resume {path}"
+        ) from None
+    if not finished:
+        first = next(iter(errors.items()))
+        raise BenchmarkError(
+            f"Every run of the benchmark failed; the first, {first[0]}: {first[1]}"
+        )
+
+    elapsed = lambda: time.perf_counter() - began  # noqa: E731
+    test_images = None
     rows, histories = [], {}
-    for index, name in enumerate(names, start=1):
-        model_runs = []
-        for r in range(repeats):
-            where = {"index": index, "total": len(names), "name": name}
-            where |= {"repeat": r + 1, "repeats": repeats, "seed": seed + r}
-            report("model_start", **where)
-            config_r = TrainConfig(
-                model=name, epochs=epochs, seed=seed + r, limit=limit, out=str(path)
-            )
-            reporter = _epoch_reporter(report, where)
-            try:
-                run = train(config_r, dataset=dataset, verbose=0, callbacks=[reporter])
-            except TrainingInterrupted:
-                raise BenchmarkInterrupted(
-                    f"the benchmark stopped in model {index} of {len(names)} ({name}); {path} "
-                    "keeps the runs finished so far but no leaderboard. Run the benchmark "
-                    "again to compare the models."
-                ) from None
-            model_runs.append(run)
-            metrics = run.metrics
-            report(
-                "model_done",
-                **where,
-                test_accuracy=metrics["test_accuracy"],
-                train_seconds=metrics["train_seconds"],
-                run=run.path.name,
-            )
+    for name in names:
+        keys = [key for key in _keys_of(name, config)]
+        model_runs = [finished[key] for key in keys if key in finished]
+        failures = [errors[key] for key in keys if key in errors]
+        if not model_runs:
+            rows.append(failed_row(name, len(keys), failures))
+            continue
         row = summarize_runs(model_runs)
+        if test_images is None:
+            test_images = preprocess.normalize((dataset or mnist_data.load_mnist()).test.images)
         images_per_second, latency_ms = measure_speed(model_runs[0].path / runs.MODEL, test_images)
         row["images_per_second"] = round(images_per_second, 1)
         row["latency_ms"] = round(latency_ms, 3)
-        report(
-            "speed",
-            index=index,
-            total=len(names),
-            name=name,
-            images_per_second=row["images_per_second"],
-            latency_ms=row["latency_ms"],
-        )
+        row["failed"] = len(failures)
+        row["errors"] = sorted(set(failures))
+        if on_progress is not None:
+            on_progress(
+                {
+                    "event": "speed",
+                    "name": name,
+                    "images_per_second": row["images_per_second"],
+                    "latency_ms": row["latency_ms"],
+                    "elapsed": elapsed(),
+                }
+            )
         rows.append(row)
         histories[name] = model_runs[0].history
 
-    rows.sort(key=lambda row: (-row["val_accuracy_mean"], row["name"]))
+    rows.sort(key=_rank)
     result = Benchmark(
         path=path,
         rows=tuple(rows),
-        machine=machine,
+        machine=machine_info(),
         config=config,
-        created=now.isoformat(timespec="seconds"),
+        created=plan["created"],
+        executor=executor_info,
     )
     write_json_atomic(
         path / LEADERBOARD_JSON,
-        {"created": result.created, "machine": machine, "config": config, "models": rows},
+        {
+            "created": result.created,
+            "machine": result.machine,
+            "executor": executor_info,
+            "config": config,
+            "models": rows,
+        },
     )
     write_bytes_atomic(path / LEADERBOARD_MD, _markdown(result).encode("utf-8"))
     _save_figures(result, histories)
-    report("done", path=str(path))
+    if on_progress is not None:
+        on_progress({"event": "done", "path": str(path), "elapsed": elapsed()})
     return result
+
+
+def _keys_of(name: str, config: dict[str, Any]) -> list[str]:
+    return [task_key(name, config["seed"] + r) for r in range(config["repeats"])]
+
+
+def _rank(row: dict[str, Any]) -> tuple[bool, float, str]:
+    """Best validation accuracy first; models whose every run failed last."""
+    accuracy = row["val_accuracy_mean"]
+    return (accuracy is None, -(accuracy or 0.0), row["name"])
+
+
+def failed_row(name: str, repeats: int, errors: Sequence[str]) -> dict[str, Any]:
+    """The leaderboard row of a model whose every run failed: its name and why."""
+    row = dict.fromkeys(ROW_KEYS)
+    return row | {
+        "name": name,
+        "repeats": repeats,
+        "reached_99": 0,
+        "runs": [],
+        "failed": len(errors),
+        "errors": sorted(set(errors)),
+    }

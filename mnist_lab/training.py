@@ -7,6 +7,7 @@ validation, and the test set is touched only once, after training.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -22,6 +23,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from mnist_lab import data as mnist_data
+from mnist_lab import devices as mnist_devices
 from mnist_lab import interrupts, plots, precise_bn, preprocess, registry, runs
 from mnist_lab.compiling import compile_with_recipe
 from mnist_lab.errors import (
@@ -46,7 +48,8 @@ class TrainConfig:
     """Everything that decides a training run; saved as the run's config.json.
 
     `epochs` and `batch_size` left as None come from the model's recipe (`with_defaults`), with
-    `overrides` applied (see `effective_recipe`).
+    `overrides` applied (see `effective_recipe`). `batch_size` is per device: with `devices`
+    above 1 the run trains under a MirroredStrategy on batches of `batch_size * devices`.
     """
 
     model: str
@@ -60,6 +63,8 @@ class TrainConfig:
     keep_epochs: bool | None = None  # None: keep them for models under KEEP_EPOCHS_MAX_PARAMS
     # Recipe fields changed for this run only, e.g. {"learning_rate": 0.01} (a sweep's point).
     overrides: dict[str, Any] | None = None
+    # None or 1: one device, no strategy; N: N GPUs, or N logical CPU devices (see devices.py).
+    devices: int | None = None
 
     def with_defaults(self, recipe: Recipe) -> TrainConfig:
         """This config with the options left as None filled from `recipe`."""
@@ -76,6 +81,8 @@ class TrainConfig:
         if self.batch_size is not None:
             _check_int("batch_size", self.batch_size, minimum=1, maximum=TRAIN_SIZE)
         _check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)  # NumPy's and Keras's range
+        if self.devices is not None:
+            _check_int("devices", self.devices, minimum=1)
         if isinstance(self.validation_split, bool) or not (
             isinstance(self.validation_split, (int, float)) and 0 < self.validation_split < 1
         ):
@@ -98,6 +105,32 @@ class TrainConfig:
                 f"choose a split nearer 0.1. Got {self.validation_split!r} instead.",
                 option="validation_split",
             )
+        if self.devices is not None and self.devices > 1 and self.batch_size is not None:
+            self._check_batches_fill_the_devices(images - held_out)
+
+    def _check_batches_fill_the_devices(self, train_images: int) -> None:
+        """Every device needs images from every batch (see `_even_batch`): the training images
+        must fill one global batch, and the last batch of an epoch must reach every device."""
+        assert self.devices is not None and self.batch_size is not None
+        per_step = self.batch_size * self.devices
+        last = train_images % per_step
+        if train_images < per_step:
+            problem = (
+                f"needs one global batch of {per_step:,} training images ({self.devices} devices "
+                f"of {self.batch_size}), but {train_images:,} are left for training; give fewer "
+                "devices or more images"
+            )
+        elif 0 < last < self.devices:
+            problem = (
+                f"splits the last batch of each epoch ({last} of the {train_images:,} training "
+                f"images) across {self.devices} devices, leaving a device without an image; "
+                "train on a few more or fewer images"
+            )
+        else:
+            return
+        raise ConfigError(
+            f"The 'devices' option {problem}. Got {self.devices!r} instead.", option="devices"
+        )
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
@@ -157,8 +190,16 @@ def prepare(dataset: mnist_data.MnistData, config: TrainConfig) -> PreparedData:
     )
 
 
-def _augmented_batches(prepared: PreparedData, config: TrainConfig, augmentation: Augmentation):
-    """Shuffled training batches with random rotation, shift and zoom, made on the fly."""
+def _augmented_batches(
+    prepared: PreparedData,
+    config: TrainConfig,
+    augmentation: Augmentation,
+    batch_size: int | None = None,
+):
+    """Shuffled training batches with random rotation, shift and zoom, made on the fly.
+
+    `batch_size` is the global batch under a strategy (default: the config's).
+    """
     import keras
     import tensorflow as tf
 
@@ -175,7 +216,7 @@ def _augmented_batches(prepared: PreparedData, config: TrainConfig, augmentation
     return (
         tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
         .shuffle(len(prepared.x_train), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
+        .batch(batch_size or config.batch_size)
         .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -288,16 +329,36 @@ def train(
     """
     config = resolve(config)
     recipe = effective_recipe(config)
+    strategy = _strategy(config)
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
-    model = _build(config)  # a model that breaks the contract fails here, before any run folder
+    with _scope(strategy):
+        model = _build(config)  # a model that breaks the contract fails here, before a run folder
     if config.keep_epochs is None:
         config = replace(config, keep_epochs=model.count_params() < KEEP_EPOCHS_MAX_PARAMS)
     run = runs.create_run(config.out, config.model)
     run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
     run.set_state(runs.RUNNING, 0, config.epochs)
-    return _fit(run, config, recipe, prepared, model, [], verbose=verbose, callbacks=callbacks)
+    return _fit(
+        run, config, recipe, prepared, model, [], strategy, verbose=verbose, callbacks=callbacks
+    )
+
+
+def _strategy(config: TrainConfig) -> Any | None:
+    """The MirroredStrategy of a run on several devices; None on one device, as before.
+
+    It is made before any data is loaded or model built, since a CPU can only be split into
+    logical devices before TensorFlow's runtime starts.
+    """
+    if config.devices is None or config.devices == 1:
+        return None
+    return mnist_devices.mirrored(mnist_devices.place(config.devices))
+
+
+def _scope(strategy: Any | None) -> contextlib.AbstractContextManager[Any]:
+    """Where variables are made: mirrored on every device under a strategy."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 def _build(config: TrainConfig) -> Any:
@@ -318,8 +379,8 @@ def resume(
 ) -> runs.Run:
     """Continue an interrupted or failed run from its last completed epoch, in its own folder.
 
-    The run's saved config (model, epochs, batch size, seed, split) is used as it is; the new
-    epochs are appended to its history. A completed run is returned unchanged.
+    The run's saved config (model, epochs, batch size, seed, split, devices) is used as it is;
+    the new epochs are appended to its history. A completed run is returned unchanged.
     """
     run = runs.open_run(path)
     if run.state["state"] == runs.COMPLETED:
@@ -338,11 +399,23 @@ def resume(
             f"'mnist-lab train {config.model}'."
         )
     history = run.history if (run.path / runs.HISTORY).is_file() else []
+    strategy = _strategy(config)
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
-    model = _build(config)
-    return _fit(run, config, recipe, prepared, model, history, verbose=verbose, callbacks=callbacks)
+    with _scope(strategy):
+        model = _build(config)
+    return _fit(
+        run,
+        config,
+        recipe,
+        prepared,
+        model,
+        history,
+        strategy,
+        verbose=verbose,
+        callbacks=callbacks,
+    )
 
 
 def _fit(
@@ -352,11 +425,16 @@ def _fit(
     prepared: PreparedData,
     model: Any,
     history: list[dict[str, float]],
+    strategy: Any | None,
     *,
     verbose: int | str,
     callbacks: Sequence[Any],
 ) -> runs.Run:
-    """Fit (from the run's checkpoint, if it has one), evaluate, and complete the run folder."""
+    """Fit (from the run's checkpoint, if it has one), evaluate, and complete the run folder.
+
+    Under a `strategy` each step takes one per-device batch on every replica: a global batch of
+    `batch_size` times the replicas, which the step count and the learning rate schedule follow.
+    """
     try:
         lock = FileLock(run.path / ".lock", timeout=0)
         lock.acquire()
@@ -367,23 +445,23 @@ def _fit(
     completed = False
     try:
         with interrupts.stop_signals():
-            steps_per_epoch = math.ceil(len(prepared.x_train) / config.batch_size)
-            compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
+            replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+            batch_size = config.batch_size * replicas
+            steps_per_epoch = math.ceil(len(prepared.x_train) / batch_size)
+            with _scope(strategy):
+                compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
             if recipe.augmentation.enabled:
                 inputs: dict[str, Any] = {
-                    "x": _augmented_batches(prepared, config, recipe.augmentation),
+                    "x": _augmented_batches(prepared, config, recipe.augmentation, batch_size),
                     "shuffle": False,  # the dataset shuffles itself
                 }
             else:
-                inputs = {
-                    "x": prepared.x_train,
-                    "y": prepared.y_train,
-                    "batch_size": config.batch_size,
-                }
+                inputs = {"x": prepared.x_train, "y": prepared.y_train, "batch_size": batch_size}
             model.fit(
                 **inputs,
                 epochs=config.epochs,
                 validation_data=(prepared.x_val, prepared.y_val),
+                validation_batch_size=_even_batch(len(prepared.x_val), batch_size, replicas),
                 callbacks=[
                     _run_recorder(
                         run, history, config.epochs, keep_epochs=bool(config.keep_epochs)
@@ -399,12 +477,21 @@ def _fit(
             if recipe.precise_batch_norm:
                 precise_bn.recalibrate(model, prepared.x_train, seed=config.seed)
                 val_loss, val_accuracy = model.evaluate(
-                    prepared.x_val, prepared.y_val, batch_size=1024, verbose=0
+                    prepared.x_val,
+                    prepared.y_val,
+                    batch_size=_even_batch(len(prepared.x_val), 1024, replicas),
+                    verbose=0,
                 )[:2]
             batch_norm_seconds = time.perf_counter() - started
+            placement: dict[str, Any] = {"replicas": replicas, "global_batch_size": batch_size}
+            if strategy is not None:
+                placement["devices"] = mnist_devices.device_names(strategy)
             # Then the test set, once: nothing after this line changes the model it scored.
             test_loss, test_accuracy = model.evaluate(
-                prepared.x_test, prepared.y_test, batch_size=1024, verbose=0
+                prepared.x_test,
+                prepared.y_test,
+                batch_size=_even_batch(len(prepared.x_test), 1024, replicas),
+                verbose=0,
             )[:2]
             with interrupts.saving():
                 _complete(
@@ -420,6 +507,7 @@ def _fit(
                         "test_accuracy": test_accuracy,
                     },
                     batch_norm_seconds,
+                    placement,
                 )
                 completed = True
     except KeyboardInterrupt:
@@ -440,6 +528,22 @@ def _fit(
         lock.release()
         (run.path / ".lock").unlink(missing_ok=True)  # no clutter in the student's run folder
     return run
+
+
+def _even_batch(images: int, batch_size: int, replicas: int) -> int:
+    """`batch_size` or a little less, so that every replica gets images from every batch.
+
+    Keras 3's TensorFlow trainer averages the first batch of each fit and evaluate across the
+    replicas, which fails when they hold different numbers of images (keras-team/keras#19246),
+    and a replica left with no image fails in batch normalization; so the batch is a multiple
+    of the replicas and the last one holds none or at least one image per replica. On one
+    device this is `batch_size` itself.
+    """
+    size = min(images, batch_size)
+    size -= size % replicas
+    while size > replicas and 0 < images % size < replicas:
+        size -= replicas
+    return max(size, replicas)
 
 
 def _stop(
@@ -468,13 +572,15 @@ def _complete(
     history: list[dict[str, float]],
     scores: dict[str, float],
     batch_norm_seconds: float,
+    placement: dict[str, Any],
 ) -> None:
     """Write the finished run's metrics, model and curves, then drop its checkpoint.
 
     The training seconds are the epochs' own (checkpoints included) plus a precise-BN pass.
     `val_accuracy` and `val_loss` are the final model's (after a precise-BN pass, when the
     recipe has one, so the pass itself is judged on validation); the test scores are the one
-    look at the test set.
+    look at the test set. `placement` gives the replicas and the global batch size (and the
+    devices' names on several devices).
     """
     epoch_seconds = sum(row["seconds"] for row in history)
     test_accuracy = float(scores["test_accuracy"])
@@ -492,6 +598,7 @@ def _complete(
             "params": int(model.count_params()),
             "epochs": len(history),
             "seed": config.seed,
+            **placement,
             "train_size": len(prepared.x_train),
             "validation_size": len(prepared.x_val),
             "test_size": len(prepared.x_test),

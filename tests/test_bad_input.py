@@ -351,7 +351,6 @@ def command_path(args: list[str]) -> str:
         pytest.param("train reference --out", "Option '--out' requires an argument."),
         ("list --bogus", "No such option: --bogus."),
         pytest.param("list --json=yes", "Option '--json' does not take a value."),
-        ("benchmark", "Missing argument 'patterns'."),
         ("benchmark reference --repeats two", INVALID.format("--repeats")),
         ("benchmark reference --epochs x", INVALID.format("--epochs")),
         ("benchmark reference --seed 1.5", INVALID.format("--seed")),
@@ -580,10 +579,20 @@ REPEATS = "The '--repeats' option must be an int >= 1. Got {} instead."
 def test_benchmark_rejects_bad_input_before_training(
     args: list[str], message: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mnist_lab.benchmark.train", must_not_run)
+    monkeypatch.setattr("mnist_lab.training.train", must_not_run)
     result = invoke("benchmark", *args, "--out", str(workspace / "benchmarks"))
     assert_error(result, message.format(models=models()))
     assert result.stdout == ""
+    assert list(workspace.iterdir()) == []
+
+
+def test_benchmark_without_models_names_both_ways_to_call_it(workspace: Path) -> None:
+    result = invoke("benchmark")
+    assert_error(
+        result,
+        "Name at least one model or pattern to benchmark (see 'mnist-lab list'), or continue "
+        "a benchmark with --resume BENCHMARK_DIR.",
+    )
     assert list(workspace.iterdir()) == []
 
 
@@ -591,7 +600,7 @@ def test_benchmark_rejects_bad_input_before_training(
 def test_benchmark_into_an_output_folder_that_cannot_be_made(
     where: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mnist_lab.benchmark.train", must_not_run)
+    monkeypatch.setattr("mnist_lab.training.train", must_not_run)
     out = OUTPUT_FOLDERS[where](workspace, monkeypatch)
     before = snapshot(workspace)
     result = invoke("benchmark", "reference", "--epochs", "1", "--limit", "256", "--out", str(out))
@@ -602,7 +611,7 @@ def test_benchmark_into_an_output_folder_that_cannot_be_made(
 def test_benchmark_with_a_data_folder_that_is_a_file(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mnist_lab.benchmark.train", must_not_run)
+    monkeypatch.setattr("mnist_lab.training.train", must_not_run)
     data = workspace / "data.txt"
     data.write_text("not a folder\n")
     result = invoke("benchmark", "reference", "--data-dir", str(data), "--out", "benchmarks")

@@ -39,6 +39,8 @@ ROW_KEYS = {
     "images_per_second",
     "latency_ms",
     "runs",
+    "failed",
+    "errors",
 }
 MACHINE_KEYS = {"cpu", "cores", "python", "tensorflow", "keras", "gpus"}
 
@@ -294,11 +296,18 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
     assert path.parent == tmp_path / "benchmarks"
     assert re.fullmatch(r"\d{8}-\d{6}", path.name)
     files = sorted(p.name for p in path.iterdir() if p.is_file())
-    assert files == ["accuracy_vs_time.png", "curves.png", "leaderboard.json", "leaderboard.md"]
+    assert files == [
+        "accuracy_vs_time.png",
+        "curves.png",
+        "leaderboard.json",
+        "leaderboard.md",
+        "plan.json",
+    ]
 
     # leaderboard.json: the documented keys, two rows, best validation accuracy first.
     board = json.loads((path / "leaderboard.json").read_text())
-    assert set(board) == {"created", "machine", "config", "models"}
+    assert set(board) == {"created", "machine", "executor", "config", "models"}
+    assert board["executor"] == {"name": "in-process", "workers": 1}
     assert datetime.fromisoformat(board["created"]).strftime("%Y%m%d-%H%M%S") == path.name
     assert board["config"] == {
         "patterns": ["bench-*"],
@@ -365,37 +374,46 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
 
     # Progress: each epoch of each run, with its validation accuracy...
     epochs_done = [e for e in events if e["event"] == "epoch_done"]
-    assert [(e["name"], e["repeat"], e["epoch"], e["epochs"]) for e in epochs_done] == [
-        (name, repeat, epoch, 2)
+    assert [(e["key"], e["epoch"], e["epochs"]) for e in epochs_done] == [
+        (f"{name} seed {seed}", epoch, 2)
         for name in ("bench-conv", "bench-dense")
-        for repeat in (1, 2)
+        for seed in (3, 4)
         for epoch in (1, 2)
     ]
     assert all(0 <= e["val_accuracy"] <= 1 for e in epochs_done)
-    # ...each model's repeats in order, then its timings; elapsed never goes back.
+    # ...each run in order, in this process, then each model's timings; elapsed never goes back.
     elapsed = [e["elapsed"] for e in events]
     assert elapsed == sorted(elapsed)
     events = [e for e in events if e["event"] != "epoch_done"]
-    seen = [(e["event"], e.get("name"), e.get("repeat")) for e in events]
+    seen = [(e["event"], e.get("key") or e.get("name")) for e in events]
+    keys = ["bench-conv seed 3", "bench-conv seed 4", "bench-dense seed 3", "bench-dense seed 4"]
     assert seen == [
-        ("start", None, None),
-        ("model_start", "bench-conv", 1),
-        ("model_done", "bench-conv", 1),
-        ("model_start", "bench-conv", 2),
-        ("model_done", "bench-conv", 2),
-        ("speed", "bench-conv", None),
-        ("model_start", "bench-dense", 1),
-        ("model_done", "bench-dense", 1),
-        ("model_start", "bench-dense", 2),
-        ("model_done", "bench-dense", 2),
-        ("speed", "bench-dense", None),
-        ("done", None, None),
+        ("start", None),
+        *[(kind, key) for key in keys for kind in ("task_start", "task_done")],
+        ("speed", "bench-conv"),
+        ("speed", "bench-dense"),
+        ("done", None),
     ]
-    assert [e.get("index") for e in events[1:-1]] == [1] * 5 + [2] * 5
-    assert all(e.get("total", 2) == 2 for e in events)
-    assert [e["seed"] for e in events if e["event"] == "model_done"] == [3, 4, 3, 4]
-    assert events[2]["run"] in {name for row in rows for name in row["runs"]}
+    start = events[0]
+    assert start["models"] == ["bench-conv", "bench-dense"] and start["repeats"] == 2
+    assert (start["executor"], start["workers"], start["total"]) == ("in-process", 1, 4)
+    finished = [e for e in events if e["event"] == "task_done"]
+    assert [(e["done"], e["running"], e["failed"]) for e in finished] == [
+        (1, 0, 0),
+        (2, 0, 0),
+        (3, 0, 0),
+        (4, 0, 0),
+    ]
+    assert [e["running"] for e in events if e["event"] == "task_start"] == [1, 1, 1, 1]
+    assert finished[0]["run"] in {name for row in rows for name in row["runs"]}
+    assert all(e["ok"] and e["error"] is None for e in finished)
     assert events[0]["path"] == events[-1]["path"] == str(path)
+    # Every run records where it trained.
+    for row in rows:
+        for name in row["runs"]:
+            metrics = runs.Run(path / name).metrics
+            assert metrics["executor"] == "in-process"
+            assert metrics["worker"].startswith("in-process@")
 
 
 def test_importing_the_benchmark_module_does_not_import_tensorflow():
@@ -409,11 +427,11 @@ def test_importing_the_benchmark_module_does_not_import_tensorflow():
     assert result.stdout.strip() == "[]"
 
 
-def test_an_interrupted_benchmark_keeps_the_finished_runs(two_models, mnist, tmp_path):
-    """Ctrl-C in the second model: the first model's run stays, no leaderboard is written."""
+def test_an_interrupted_benchmark_keeps_the_finished_runs_and_resumes(two_models, mnist, tmp_path):
+    """Ctrl-C in the second model: the first model's run stays; --resume trains only the rest."""
 
     def stop_in_the_second_model(event: dict) -> None:
-        if event["event"] == "epoch_done" and event["index"] == 2:
+        if event["event"] == "epoch_done" and event["key"].startswith("bench-dense"):
             raise KeyboardInterrupt
 
     with pytest.raises(bench.BenchmarkInterrupted) as caught:
@@ -427,12 +445,79 @@ def test_an_interrupted_benchmark_keeps_the_finished_runs(two_models, mnist, tmp
         )
     (path,) = (tmp_path / "benchmarks").iterdir()
     assert str(caught.value) == (
-        f"the benchmark stopped in model 2 of 2 (bench-dense); {path} keeps the runs finished "
-        "so far but no leaderboard. Run the benchmark again to compare the models."
+        f"the benchmark stopped with 1 of 2 runs finished; {path} keeps them. "
+        f"Continue with: mnist-lab benchmark --resume {path}"
     )
     assert (caught.value.prefix, caught.value.exit_code) == ("Interrupted", 130)
-    states = {
-        folder.name.rsplit("-", 2)[0]: json.loads((folder / "state.json").read_text())["state"]
-        for folder in path.iterdir()
+
+    def states():
+        return {
+            folder.name.rsplit("-", 2)[0]: json.loads((folder / "state.json").read_text())
+            for folder in path.iterdir()
+            if folder.is_dir()
+        }
+
+    before = states()
+    assert {name: state["state"] for name, state in before.items()} == {
+        "bench-conv": "completed",
+        "bench-dense": "interrupted",
+    }  # names sorted
+    assert before["bench-dense"]["epochs_done"] == 1
+    (conv_run,) = path.glob("bench-conv-*")
+    conv_metrics = (conv_run / "metrics.json").read_bytes()
+    assert not (path / "leaderboard.json").exists()
+
+    events = []
+    result = bench.resume_benchmark(path, dataset=mnist, on_progress=events.append)
+    assert result.path == path
+    started = [e["key"] for e in events if e["event"] == "task_start"]
+    assert started == ["bench-dense seed 0"]  # only what was missing
+    epochs = [e["epoch"] for e in events if e["event"] == "epoch_done"]
+    assert epochs == [2]  # continued from its last completed epoch
+    assert (conv_run / "metrics.json").read_bytes() == conv_metrics  # the finished run untouched
+    assert {name: state["state"] for name, state in states().items()} == {
+        "bench-conv": "completed",
+        "bench-dense": "completed",
     }
-    assert states == {"bench-conv": "completed", "bench-dense": "interrupted"}  # names sorted
+    board = json.loads((path / "leaderboard.json").read_text())
+    assert sorted(row["name"] for row in board["models"]) == ["bench-conv", "bench-dense"]
+    assert all(row["epochs"] == 2 and row["failed"] == 0 for row in board["models"])
+
+    # Once complete, resuming trains nothing and writes the same leaderboard again.
+    events.clear()
+    again = bench.resume_benchmark(path, dataset=mnist, on_progress=events.append)
+    assert [e for e in events if e["event"] == "task_start"] == []
+    assert [row["runs"] for row in again.rows] == [row["runs"] for row in result.rows]
+
+
+def test_resume_needs_a_benchmark_folder(tmp_path):
+    with pytest.raises(bench.BenchmarkError, match=r"^.*/nowhere is not a benchmark folder"):
+        bench.resume_benchmark(tmp_path / "nowhere")
+    with pytest.raises(
+        bench.BenchmarkError,
+        match=r"is not a benchmark folder that can be resumed \(it has no plan.json\); start a new",
+    ):
+        bench.resume_benchmark(tmp_path)
+
+
+def test_a_broken_model_is_reported_in_the_leaderboard_and_never_stops_the_others(
+    two_models, mnist, tmp_path
+):
+    def broken():
+        raise RuntimeError("this model is broken on purpose")
+
+    two_models.register_model("bench-broken")(broken)
+    result = bench.benchmark(
+        ["bench-*"], epochs=1, limit=512, out=tmp_path / "benchmarks", dataset=mnist
+    )
+    names = [row["name"] for row in result.rows]
+    assert sorted(names[:2]) == ["bench-conv", "bench-dense"] and names[2] == "bench-broken"
+    broken_row = result.rows[-1]
+    assert broken_row["name"] == "bench-broken" and broken_row["val_accuracy_mean"] is None
+    assert broken_row["failed"] == 1 and broken_row["runs"] == []
+    assert "this model is broken on purpose" in broken_row["errors"][0]
+    assert all(row["failed"] == 0 and len(row["runs"]) == 1 for row in result.rows[:2])
+    cells = bench.format_leaderboard(result.rows)[-1]
+    assert cells[:5] == ["3", "bench-broken", "—", "—", "failed (1 of 1 runs)"]
+    markdown = (result.path / "leaderboard.md").read_text()
+    assert "Failed runs:\n\n- bench-broken: 1 run failed: " in markdown

@@ -284,7 +284,14 @@ def test_benchmark_prints_progress_and_the_leaderboard(tmp_path):
     result = invoke("benchmark", *args)
     assert result.exit_code == 0, result.output
     assert "Benchmarking 1 model (reference), 1 repeat(s) each." in result.stdout
-    assert "[1/1] reference repeat 1/1  epoch 1/1  val accuracy " in result.stdout
+    assert "Training 1 run in this process, one after another." in result.stdout
+    assert "[0/1 done, 1 running] reference seed 0  epoch 1/1  val accuracy " in result.stdout
+    assert re.search(
+        r"\[1/1 done, 0 running\] reference seed 0  val accuracy \d+\.\d\d% after [\d.]+ s of "
+        r"training  0:\d\d elapsed",
+        result.stdout,
+    )
+    assert "Runs trained one after another in one process." in result.stdout
     assert "Leaderboard (best validation accuracy first)" in result.stdout
     (folder,) = out.iterdir()
     assert f"Saved in {folder}/" in result.stdout
@@ -362,39 +369,49 @@ def test_a_bare_group_shows_its_help_and_succeeds():
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def test_benchmark_progress_on_a_terminal_is_one_rich_display():
-    """Models done of total, the run and epoch in training, its val accuracy, elapsed time."""
+def test_batch_progress_on_a_terminal_is_one_rich_display():
+    """Runs done of total, running and failed, the latest epoch and its val accuracy, elapsed."""
     import io
 
     from rich.console import Console
 
-    from mnist_lab.cli.benchmark import progress_display
+    from mnist_lab.cli.progress import batch_progress
 
-    run = {"total": 2, "repeats": 1, "repeat": 1, "seed": 0}
+    def counts(done, running, failed=0):
+        return {"done": done, "running": running, "failed": failed, "total": 3}
+
     events = [
-        {"event": "start", "models": ["reference", "mlp"], **run},
-        {"event": "model_start", "index": 1, "name": "reference", **run},
-        {"event": "epoch_done", "index": 1, "name": "reference", "epoch": 1, "epochs": 1}
-        | {"val_accuracy": 0.9, **run},
-        {"event": "model_done", "index": 1, "name": "reference", "test_accuracy": 0.97}
-        | {"train_seconds": 3.0, "run": "reference-x", **run},
-        {"event": "model_start", "index": 2, "name": "mlp", **run},
-        {"event": "epoch_done", "index": 2, "name": "mlp", "epoch": 1, "epochs": 1}
-        | {"val_accuracy": 0.9123, **run},
+        {"event": "start", "executor": "dask-local", "workers": 2, **counts(0, 0)},
+        {"event": "task_start", "key": "reference seed 0", **counts(0, 1)},
+        {"event": "task_start", "key": "mlp seed 0", **counts(0, 2)},
+        {"event": "epoch_done", "key": "reference seed 0", "epoch": 1, "epochs": 1}
+        | {"val_accuracy": 0.9, **counts(0, 2)},
+        {"event": "task_done", "key": "reference seed 0", "ok": True, "error": None}
+        | {"val_accuracy": 0.97, "train_seconds": 3.0, **counts(1, 1)},
+        {"event": "task_done", "key": "broken seed 0", "ok": False, "error": "ValueError: no"}
+        | {"val_accuracy": None, "train_seconds": None, **counts(2, 1, 1)},
+        {"event": "epoch_done", "key": "mlp seed 0", "epoch": 1, "epochs": 2}
+        | {"val_accuracy": 0.9123, **counts(2, 1, 1)},
     ]
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=150)
-    with progress_display(console) as on_progress:
+    with batch_progress(console, "Runs") as on_progress:
         for elapsed, event in enumerate(events):
             on_progress({**event, "elapsed": float(elapsed)})
     shown = ANSI.sub("", screen.getvalue())
-    assert "Benchmarking 2 models (reference, mlp), 1 repeat(s) each." in shown
-    assert "[1/2] reference repeat 1/1  test accuracy 97.00% after 3.0 s of training" in shown
+    assert "Training 3 runs on 2 Dask workers (dask-local)." in shown
+    assert (
+        "[1/3 done, 1 running] reference seed 0  val accuracy 97.00% after 3.0 s of training"
+        in shown
+    )
+    assert "[2/3 done, 1 running, 1 failed] broken seed 0  FAILED: ValueError: no" in shown
     last = shown.splitlines()[-1]
     assert re.search(
-        r"Models .* 1/2 mlp repeat 1/1 epoch 1/1 val accuracy 91\.23% \d:\d\d:\d\d", last
-    )
-    assert "█" not in shown and "val accuracy 90.00%  0:00" not in shown  # no plain lines
+        r"Runs .* 2/3 1 running, 1 failed mlp seed 0 +epoch 1/2 +val accuracy 91\.23% "
+        r"\d:\d\d:\d\d",
+        last,
+    ), last
+    assert "val accuracy 90.00%  0:00" not in shown  # no plain epoch lines on a terminal
 
 
 def test_exercise_progress_is_rich_on_a_terminal_and_plain_in_a_pipe(monkeypatch, capsys):

@@ -130,6 +130,8 @@ def test_run_config_and_history(quick_run):
         "out": str(quick_run.path.parent),
         "data_dir": None,
         "keep_epochs": True,  # the reference has fewer than 2 million parameters
+        "overrides": None,
+        "devices": None,  # one device, no strategy
         "recipe": Recipe().to_dict(),
     }
     history = quick_run.history

@@ -5,6 +5,8 @@ is imported inside the commands, so `mnist-lab --help` answers at once, without 
 
 - `train`, `list`, `runs`: mnist_lab/cli/train.py
 - `benchmark`: mnist_lab/cli/benchmark.py
+- `sweep`: mnist_lab/cli/sweep.py
+- the progress display of many trainings (benchmark, sweep): mnist_lab/cli/progress.py
 - `evaluate`, `predict`: mnist_lab/cli/reports.py
 - `inspect`: mnist_lab/cli/inspect.py
 - `lab`: mnist_lab/cli/lab.py
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import typer
 
-from mnist_lab.cli import benchmark, data, exercises, inspect, lab, reports, train
+from mnist_lab.cli import benchmark, data, exercises, inspect, lab, reports, sweep, train
 from mnist_lab.cli.common import OneLineGroup
 
 __all__ = ["app", "main"]
@@ -31,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(train.app)  # no name: its commands join the root (train, list, runs)
 app.add_typer(benchmark.app)
+app.add_typer(sweep.app)
 app.add_typer(reports.app)
 app.add_typer(inspect.app)
 app.add_typer(lab.app)

@@ -1,16 +1,13 @@
 """`mnist-lab benchmark`: models side by side, with a live progress display and a leaderboard.
 
-On a terminal the progress is one rich display (models done of total, the model, repeat and
-epoch being trained, its validation accuracy, the time elapsed); piped or captured, it is one
-plain line per epoch and per finished run, which logs and tests can read.
+The runs go to an executor: in this process by default, a local Dask cluster with `--workers W`,
+or a real cluster with `--scheduler ADDRESS`. The progress is `cli.progress.batch_progress`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -21,23 +18,40 @@ from mnist_lab.cli.common import (
     console,
     print_table,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress, TaskID
+from mnist_lab.cli.progress import batch_progress
+from mnist_lab.errors import MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 
-Event = dict[str, Any]
+# Where the runs train: shared by benchmark and sweep (and grade).
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Train this many runs at once on a local Dask cluster of that many worker "
+        "processes (1: one after another in this process)."
+    ),
+]
+SchedulerOption = Annotated[
+    Optional[str],  # noqa: UP045  (typer needs Optional on Python 3.10)
+    typer.Option(
+        help="Train on the Dask cluster whose scheduler listens at this address "
+        "(e.g. tcp://10.0.0.5:8786), started with 'dask scheduler' and 'dask worker'. "
+        "Default: $MNIST_LAB_SCHEDULER when set and --workers is 1.",
+        show_default=False,
+    ),
+]
 
 
 @app.command("benchmark", cls=OneLineCommand)
 def benchmark_command(
     patterns: Annotated[
-        list[str], typer.Argument(help="Model names or wildcards, e.g. 'reference' 'bn-*' or '*'.")
-    ],
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(
+            help="Model names or wildcards, e.g. 'reference' 'bn-*' or '*'.", show_default=False
+        ),
+    ] = None,
     epochs: Annotated[
-        Optional[int],  # noqa: UP045  (typer needs Optional on Python 3.10)
+        Optional[int],  # noqa: UP045
         typer.Option(help="Epochs for every model (default: each model's own, see 'list')."),
     ] = None,
     repeats: Annotated[int, typer.Option(help="Runs per model, with seeds S..S+R-1.")] = 1,
@@ -49,127 +63,93 @@ def benchmark_command(
     out: Annotated[Path, typer.Option(help="Folder that receives the benchmark folder.")] = Path(
         "benchmarks"
     ),
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    resume: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="Finish this interrupted benchmark folder: train only the runs it is missing.",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train models side by side on the same split and seeds; write a leaderboard and plots."""
+    from mnist_lab.benchmark import benchmark, resume_benchmark
+
+    if resume is not None and patterns:
+        raise MnistLabError(
+            f"--resume continues {resume} with the models and options it was started with; "
+            "leave out the model names."
+        )
+    if resume is None and not patterns:
+        raise MnistLabError(
+            "Name at least one model or pattern to benchmark (see 'mnist-lab list'), or "
+            "continue a benchmark with --resume BENCHMARK_DIR."
+        )
+    with batch_progress(console(), "Runs") as on_progress:
+        if resume is not None:
+            result = resume_benchmark(
+                resume,
+                workers=workers,
+                scheduler=scheduler,
+                data_dir=data_dir,
+                on_progress=_announce(on_progress),
+            )
+        else:
+            result = benchmark(
+                patterns or [],
+                epochs=epochs,
+                repeats=repeats,
+                seed=seed,
+                limit=limit,
+                out=out,
+                data_dir=data_dir,
+                workers=workers,
+                scheduler=scheduler,
+                on_progress=_announce(on_progress),
+            )
+    show_leaderboard(result)
+
+
+def _announce(on_progress: Any) -> Any:
+    """The batch display, preceded by one line naming the models when the benchmark starts."""
+
+    def relay(event: dict[str, Any]) -> None:
+        if event["event"] == "start":
+            models = event["models"]
+            typer.echo(
+                f"Benchmarking {len(models)} model{'s' * (len(models) != 1)} "
+                f"({', '.join(models)}), {event['repeats']} repeat(s) each."
+            )
+        if event["event"] in ("start", "task_start", "epoch_done", "task_done"):
+            on_progress(event)
+
+    return relay
+
+
+def show_leaderboard(result: Any) -> None:
     from rich.table import Column
 
     from mnist_lab.benchmark import (
         LEADERBOARD_COLUMNS,
         LEADERBOARD_TITLE,
-        benchmark,
+        describe_executor,
         describe_machine,
         format_leaderboard,
     )
 
-    with progress_display(console()) as on_progress:
-        result = benchmark(
-            patterns,
-            epochs=epochs,
-            repeats=repeats,
-            seed=seed,
-            limit=limit,
-            out=out,
-            data_dir=data_dir,
-            on_progress=on_progress,
-        )
     print_table(
         LEADERBOARD_TITLE,
         [Column(title, justify=justify) for title, justify in LEADERBOARD_COLUMNS],  # type: ignore[arg-type]
         format_leaderboard(result.rows),
     )
+    for row in result.rows:
+        if row.get("failed"):
+            typer.echo(f"Failed runs of {row['name']}: {'; '.join(row['errors'])}")
     typer.echo(f"Machine: {describe_machine(result.machine)}")
+    typer.echo(describe_executor(result.executor))
     typer.echo(
         f"Saved in {result.path}/ (leaderboard.md, leaderboard.json, curves.png, "
         "accuracy_vs_time.png and each model's run folder)"
     )
-
-
-@contextlib.contextmanager
-def progress_display(out: Console) -> Iterator[Callable[[Event], None]]:
-    """The benchmark's `on_progress`: a live rich display on a terminal, plain lines otherwise."""
-    if not out.is_terminal:
-        yield lambda event: _print_line(event, typer.echo)
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("Models"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.fields[accuracy]}"),
-        TimeElapsedColumn(),
-        console=out,
-    )
-    with progress:
-        yield LiveProgress(progress)
-
-
-class LiveProgress:
-    """Benchmark events drawn on one rich progress bar; each finished run also gets a line."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID | None = None
-
-    def __repr__(self) -> str:
-        return f"LiveProgress({self.progress.tasks!r})"
-
-    def __call__(self, event: Event) -> None:
-        kind, update = event["event"], self._update
-        if kind == "start":
-            self._say(event)
-            self.task = self.progress.add_task("", total=event["total"], accuracy="")
-        elif kind == "model_start":
-            update(description=_run_of(event), accuracy="")
-        elif kind == "epoch_done":
-            update(
-                description=f"{_run_of(event)} epoch {event['epoch']}/{event['epochs']}",
-                accuracy=f"val accuracy {event['val_accuracy']:.2%}",
-            )
-        elif kind == "model_done":
-            self._say(event)
-            # The bar counts models: model i is done with its last repeat.
-            update(completed=event["index"] - 1 + event["repeat"] / event["repeats"])
-        elif kind == "speed":
-            update(description=f"{event['name']}: measuring its speed", accuracy="")
-
-    def _update(self, **fields: Any) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, **fields)
-
-    def _say(self, event: Event) -> None:
-        """The plain line of `event`, printed above the live bar."""
-        _print_line(event, lambda line: self.progress.console.print(line, markup=False))
-
-
-def _run_of(event: Event) -> str:
-    return f"{event['name']} repeat {event['repeat']}/{event['repeats']}"
-
-
-def _print_line(event: Event, say: Callable[[str], Any]) -> None:
-    """One line for the start, each epoch and each finished run: model i of n, repeat, epoch."""
-    minutes, seconds = divmod(int(event["elapsed"]), 60)
-    elapsed = f"{minutes}:{seconds:02d} elapsed"
-    kind = event["event"]
-    if kind == "start":
-        say(
-            f"Benchmarking {event['total']} model{'s' * (event['total'] != 1)} "
-            f"({', '.join(event['models'])}), {event['repeats']} repeat(s) each."
-        )
-    elif kind in ("epoch_done", "model_done"):
-        where = (
-            f"[{event['index']}/{event['total']}] {event['name']} "
-            f"repeat {event['repeat']}/{event['repeats']}"
-        )
-        if kind == "epoch_done":
-            say(
-                f"{where}  epoch {event['epoch']}/{event['epochs']}  "
-                f"val accuracy {event['val_accuracy']:.2%}  {elapsed}"
-            )
-        else:
-            say(
-                f"{where}  test accuracy {event['test_accuracy']:.2%} "
-                f"after {event['train_seconds']:.1f} s of training  {elapsed}"
-            )

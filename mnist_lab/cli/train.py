@@ -19,13 +19,14 @@ from mnist_lab.cli.common import (
     typed_name,
     unwrapped,
 )
-from mnist_lab.errors import MnistLabError
+from mnist_lab.errors import ConfigError, MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 
 # The options a run keeps in its config.json, which `--resume` must not be given again.
 RUN_OPTIONS = (
     "model", "epochs", "batch_size", "seed", "validation_split", "limit", "out", "keep_epochs",
+    "devices",
 )  # fmt: skip
 
 
@@ -67,6 +68,16 @@ def train_command(
             show_default=False,
         ),
     ] = None,
+    devices: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="N|all",
+            help="Train on N devices under a MirroredStrategy (batch size per device): the "
+            "first N GPUs, or 'all' of them; without a GPU, N logical CPU devices, for testing "
+            "only (default: one device).",
+            show_default=False,
+        ),
+    ] = None,
     resume: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
@@ -100,6 +111,7 @@ def train_command(
         out=str(out),
         data_dir=str(data_dir) if data_dir is not None else None,
         keep_epochs=keep_epochs,
+        devices=_parse_devices(devices),
     )
     config = resolve(config)  # reports a bad option or an unknown name before anything else
     epochs, batch_size = config.epochs, config.batch_size
@@ -108,14 +120,50 @@ def train_command(
         f"Training '{model}' for {epochs} epoch{'s' * (epochs != 1)} on {images} "
         f"({validation_split:.0%} held out for validation), batch size {batch_size}, seed {seed}."
     )
+    if config.devices is not None and config.devices > 1:
+        _report_devices(config.devices, batch_size)
     _report_run(train(config))
+
+
+def _parse_devices(text: str | None) -> int | None:
+    """`--devices N|all` as a count ('all' asks TensorFlow how many GPUs there are)."""
+    if text is None:
+        return None
+    if text.strip().lower() == "all":
+        from mnist_lab.devices import count_all
+
+        return count_all()
+    if not (text.strip().isdecimal() and int(text) >= 1):
+        raise ConfigError(
+            f"The 'devices' option must be a whole number >= 1 or 'all'. Got {text!r} instead.",
+            option="devices",
+        )
+    return int(text)
+
+
+def _report_devices(count: int, batch_size: int) -> None:
+    """Say where the run trains and its global batch; a split CPU is for testing only."""
+    from mnist_lab.devices import place
+
+    placement = place(count)  # the training places itself the same way
+    if placement.logical_cpus:
+        typer.echo(
+            f"No GPU found: made {count} logical CPU devices, useful for testing the "
+            "multi-device path only: it is not faster than one device on a CPU."
+        )
+    typer.echo(
+        f"{count} replicas ({', '.join(placement.devices)}): a global batch of "
+        f"{batch_size * count} ({batch_size} per replica)."
+    )
 
 
 def _report_run(run: Any) -> None:
     metrics = run.metrics
+    replicas = metrics.get("replicas", 1)
+    on = f" on {replicas} replicas" if replicas > 1 else ""
     typer.echo(
         f"Test accuracy: {metrics['test_accuracy']:.2%}   test loss: {metrics['test_loss']:.4f}   "
-        f"({metrics['train_seconds']:.1f} s of training, "
+        f"({metrics['train_seconds']:.1f} s of training{on}, "
         f"{metrics['seconds_per_epoch']:.1f} s per epoch)"
     )
     kept = ", epochs/" if run.epoch_weights else ""
@@ -153,6 +201,8 @@ def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
         f"Resuming '{config['model']}' in {run.path}: {state.get('epochs_done', 0)} of "
         f"{config['epochs']} epochs done ({state['state']})."
     )
+    if (config.get("devices") or 1) > 1:  # a resumed run trains on the devices it started on
+        _report_devices(config["devices"], config["batch_size"])
     _report_run(resume(run.path, data_dir=str(data_dir) if data_dir is not None else None))
 
 

@@ -301,9 +301,9 @@ def benchmark_assets(
     from mnist_lab.benchmark import ACCURACY_VS_TIME, CURVES, LEADERBOARD_MD, benchmark
 
     def progress(event: dict[str, Any]) -> None:
-        if event["event"] == "model_done":
+        if event["event"] == "task_done" and event["ok"]:
             print(
-                f"  {event['name']}: {event['test_accuracy']:.2%} in {event['train_seconds']:.1f} s"
+                f"  {event['key']}: {event['test_accuracy']:.2%} in {event['train_seconds']:.1f} s"
                 f" ({event['elapsed']:.0f} s so far)",
                 flush=True,
             )
