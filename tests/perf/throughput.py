@@ -53,9 +53,7 @@ def start_cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
     scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
     processes = [subprocess.Popen(scheduler, start_new_session=True, **quiet)]
     worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
-    processes += [
-        subprocess.Popen(worker, start_new_session=True, **quiet) for _ in range(workers)
-    ]
+    processes += [subprocess.Popen(worker, start_new_session=True, **quiet) for _ in range(workers)]
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -105,9 +103,7 @@ def main() -> int:
         rows.append(measure("local cluster (--workers 2)", dataset, out, workers=2))
         address, processes = start_cluster(2)
         try:
-            rows.append(
-                measure("dask scheduler + 2 dask workers", dataset, out, scheduler=address)
-            )
+            rows.append(measure("dask scheduler + 2 dask workers", dataset, out, scheduler=address))
         finally:
             stop_cluster(processes)
     serial = rows[0]["wall_seconds"]
