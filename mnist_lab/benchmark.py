@@ -456,7 +456,8 @@ def benchmark(
     (from `load_mnist`) is loaded from `data_dir` or the cache when not given.
 
     `on_progress`, if given, receives the executor's events (start, task_start, epoch_done,
-    task_done: see `mnist_lab.executors`; "start" also holds "models", "repeats" and "path"),
+    task_done: see `mnist_lab.executors`; "start" also holds "models", "repeats", "path" and
+    "finished_before", the runs a resumed benchmark already had),
     then {"event": "speed", "name", "images_per_second", "latency_ms"} for each model and
     {"event": "done", "path"}. A run that fails for its own reason (a broken model) is
     reported in the leaderboard and never stops the others. Ctrl-C keeps the finished runs and
@@ -577,7 +578,12 @@ def _train_and_rank(
         if on_progress is None:
             return
         if event["event"] == "start":
-            event = event | {"models": names, "repeats": config["repeats"], "path": str(path)}
+            event = event | {
+                "models": names,
+                "repeats": config["repeats"],
+                "path": str(path),
+                "finished_before": len(done),
+            }
         on_progress(event)
 
     finished = {task_key(run.config["model"], run.config["seed"]): run for run in done}

@@ -297,6 +297,9 @@ def _dask_client(*, address: str | None = None, workers: int = 0) -> Iterator[An
                 "try fewer --workers."
             ) from None
         with cluster, Client(cluster) as client:
+            from mnist_lab.dask_plugins import IgnoreCtrlC
+
+            client.register_plugin(IgnoreCtrlC())
             yield client
         return
     try:

@@ -174,6 +174,34 @@ def test_a_local_cluster_of_two_stops_on_ctrl_c_and_resumes(mnist, tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_quietly(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group, workers included: only the client
+    answers, with one line, exit 130 and no worker's traceback; --resume then says what it had."""
+    out = tmp_path / "benchmarks"
+    command = [sys.executable, "-m", "mnist_lab", "benchmark", "mlp", "--repeats", "4"]
+    command += ["--epochs", "50", "--limit", str(LIMIT), "--workers", "2", "--out", str(out)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    epochs_seen = 0
+    for line in process.stdout:  # wait until the workers train
+        epochs_seen += " epoch " in line
+        if epochs_seen == 2:
+            break
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    (path,) = out.iterdir()
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith("Interrupted: the benchmark stopped with 0 of 4 runs finished; ")
+    )
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert [p.name for p in path.iterdir()] == ["plan.json"]  # nothing half-done came back
+
+
+@pytest.mark.slow
 def test_executor_results_match_an_in_process_training(mnist, tmp_path):
     """The same config and seed trained on a worker and here give the same history: tasks carry
     configs, and the scattered dataset is the same data."""

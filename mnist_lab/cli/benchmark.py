@@ -118,9 +118,11 @@ def _announce(on_progress: Any) -> Any:
     def relay(event: dict[str, Any]) -> None:
         if event["event"] == "start":
             models = event["models"]
+            before = event.get("finished_before", 0)
             typer.echo(
                 f"Benchmarking {len(models)} model{'s' * (len(models) != 1)} "
-                f"({', '.join(models)}), {event['repeats']} repeat(s) each."
+                f"({', '.join(models)}), {event['repeats']} repeat(s) each"
+                + (f"; {before} run{'s' * (before != 1)} finished before." if before else ".")
             )
         if event["event"] in ("start", "task_start", "epoch_done", "task_done"):
             on_progress(event)
