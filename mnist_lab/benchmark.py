@@ -26,7 +26,14 @@ from typing import Any
 from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
 from mnist_lab.errors import ConfigError, MnistLabError
-from mnist_lab.executors import TrainingTask, check_workers, open_executor
+from mnist_lab.executors import (
+    DASK_LOCAL,
+    IN_PROCESS,
+    Executor,
+    TrainingTask,
+    check_workers,
+    open_executor,
+)
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.markdown import markdown_table
 from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve
@@ -132,10 +139,10 @@ def resolve_models(patterns: str | Iterable[str]) -> list[str]:
 # --- the folder -------------------------------------------------------------------------------
 
 
-def create_folder(out: str | Path, now: datetime | None = None) -> Path:
+def create_folder(out: str | Path, now: datetime | None = None, what: str = "benchmark") -> Path:
     """Create a new, empty folder `out/YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return runs.create_unique_folder(out, stamp, what="benchmark")
+    return runs.create_unique_folder(out, stamp, what=what)
 
 
 # --- measurements -----------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def time_to_accuracy(
     return None
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.pstdev(values)
 
 
@@ -171,10 +178,10 @@ def summarize_runs(model_runs: Sequence[runs.Run]) -> dict[str, Any]:
     """
     metrics = [run.metrics for run in model_runs]
     reached = [hit for hit in (time_to_accuracy(run.history) for run in model_runs) if hit]
-    val_mean, val_std = _mean_std([final_val_accuracy(run) for run in model_runs])
-    train_mean, train_std = _mean_std([m["train_seconds"] for m in metrics])
-    accuracy_mean, accuracy_std = _mean_std([m["test_accuracy"] for m in metrics])
-    loss_mean, loss_std = _mean_std([m["test_loss"] for m in metrics])
+    val_mean, val_std = mean_std([final_val_accuracy(run) for run in model_runs])
+    train_mean, train_std = mean_std([m["train_seconds"] for m in metrics])
+    accuracy_mean, accuracy_std = mean_std([m["test_accuracy"] for m in metrics])
+    loss_mean, loss_std = mean_std([m["test_loss"] for m in metrics])
     return {
         "name": metrics[0]["model"],
         "params": metrics[0]["params"],
@@ -375,10 +382,10 @@ def _markdown(result: Benchmark) -> str:
 
 def describe_executor(executor: dict[str, Any]) -> str:
     """One sentence saying where the runs trained (timings on Dask workers are theirs)."""
-    if executor["name"] in ("", "in-process"):
+    if executor["name"] in ("", IN_PROCESS):
         return "Runs trained one after another in one process."
     workers = executor["workers"]
-    kind = "a local Dask cluster" if executor["name"] == "dask-local" else "a Dask cluster"
+    kind = "a local Dask cluster" if executor["name"] == DASK_LOCAL else "a Dask cluster"
     return f"Runs trained on {kind} of {workers} worker{'s' * (workers != 1)}."
 
 
@@ -471,14 +478,16 @@ def benchmark(
         resolve(TrainConfig(model=name, epochs=epochs, seed=seed, limit=limit))
     if dataset is None:
         dataset = mnist_data.load_mnist(data_dir)
-    now = datetime.now()
-    path = create_folder(out, now)
-    config = {"patterns": patterns, "epochs": epochs, "repeats": repeats, "seed": seed}
-    config["limit"] = limit
-    plan = {"created": now.isoformat(timespec="seconds"), "config": config, "models": names}
-    write_json_atomic(path / PLAN, plan)
     tasks = benchmark_tasks(names, epochs=epochs, repeats=repeats, seed=seed, limit=limit)
-    return _train_and_rank(path, plan, tasks, [], dataset, workers, scheduler, on_progress)
+    # The executor first: a scheduler that cannot be reached leaves no benchmark folder behind.
+    with open_executor(workers, scheduler) as executor:
+        now = datetime.now()
+        path = create_folder(out, now)
+        config = {"patterns": patterns, "epochs": epochs, "repeats": repeats, "seed": seed}
+        config["limit"] = limit
+        plan = {"created": now.isoformat(timespec="seconds"), "config": config, "models": names}
+        write_json_atomic(path / PLAN, plan)
+        return _train_and_rank(path, plan, tasks, [], dataset, executor, on_progress)
 
 
 def resume_benchmark(
@@ -520,9 +529,10 @@ def resume_benchmark(
         for task in planned
         if task.key not in finished
     ]
-    if tasks and dataset is None:
+    if dataset is None:  # the speeds are measured on the test images even with nothing to train
         dataset = mnist_data.load_mnist(data_dir)
-    return _train_and_rank(path, plan, tasks, done, dataset, workers, scheduler, on_progress)
+    with open_executor(workers, scheduler) if tasks else open_executor() as executor:
+        return _train_and_rank(path, plan, tasks, done, dataset, executor, on_progress)
 
 
 def read_plan(path: Path) -> dict[str, Any]:
@@ -566,8 +576,7 @@ def _train_and_rank(
     tasks: list[TrainingTask],
     done: list[runs.Run],
     dataset: Any,
-    workers: int,
-    scheduler: str | None,
+    executor: Executor,
     on_progress: Progress | None,
 ) -> Benchmark:
     """Run `tasks` on the executor beside the runs already `done`, then write the leaderboard."""
@@ -588,16 +597,14 @@ def _train_and_rank(
 
     finished = {task_key(run.config["model"], run.config["seed"]): run for run in done}
     errors: dict[str, str] = {}
-    executor_info = {"name": "", "workers": 0}
+    executor_info = {"name": executor.name, "workers": executor.workers}
     total = len(tasks) + len(done)
     try:
-        with open_executor(workers, scheduler) as executor:
-            executor_info = {"name": executor.name, "workers": executor.workers}
-            for result in executor.map(tasks, path, dataset, on_event=report):
-                if result.ok and result.run is not None:
-                    finished[result.task.key] = result.run
-                else:
-                    errors[result.task.key] = result.error or "unknown error"
+        for result in executor.map(tasks, path, dataset, on_event=report):
+            if result.ok and result.run is not None:
+                finished[result.task.key] = result.run
+            else:
+                errors[result.task.key] = result.error or "unknown error"
     except KeyboardInterrupt:
         kept = len(_runs_in(path)[0])  # the disk knows best: a run may land as Ctrl-C comes
         raise BenchmarkInterrupted(
@@ -614,7 +621,7 @@ def _train_and_rank(
     test_images = None
     rows, histories = [], {}
     for name in names:
-        keys = [key for key in _keys_of(name, config)]
+        keys = _keys_of(name, config)
         model_runs = [finished[key] for key in keys if key in finished]
         failures = [errors[key] for key in keys if key in errors]
         if not model_runs:
@@ -622,7 +629,7 @@ def _train_and_rank(
             continue
         row = summarize_runs(model_runs)
         if test_images is None:
-            test_images = preprocess.normalize((dataset or mnist_data.load_mnist()).test.images)
+            test_images = preprocess.normalize(dataset.test.images)
         images_per_second, latency_ms = measure_speed(model_runs[0].path / runs.MODEL, test_images)
         row["images_per_second"] = round(images_per_second, 1)
         row["latency_ms"] = round(latency_ms, 3)

@@ -25,17 +25,21 @@ import io
 import os
 import queue
 import shutil
+import signal
 import socket
 import tarfile
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mnist_lab import runs
+from mnist_lab.devices import cores
 from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted, first_line
 
 SCHEDULER_ENV = "MNIST_LAB_SCHEDULER"
@@ -89,10 +93,10 @@ class TaskResult:
 def check_workers(workers: Any, scheduler: str | None) -> None:
     """Reject a worker count that is not a whole number in 1..cores, or one given with a
     scheduler (the cluster decides its own workers)."""
-    cores = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cores:
+    usable = cores()
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= usable:
         raise ConfigError(
-            f"The 'workers' option must be an int >= 1 and <= {cores} (this machine's logical "
+            f"The 'workers' option must be an int >= 1 and <= {usable} (this machine's logical "
             f"cores). Got {workers!r} instead.",
             option="workers",
         )
@@ -131,8 +135,16 @@ def open_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
         yield InProcessExecutor()
 
 
+def describe_place(executor: str, workers: int) -> str:
+    """Where a batch trains, in words: 'in this process, one after another' or 'on 2 Dask
+    workers (dask-local)'."""
+    if executor == IN_PROCESS:
+        return "in this process, one after another"
+    return f"on {workers} Dask worker{'s' * (workers != 1)} ({executor})"
+
+
 def _share(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
+    return max(1, cores() // workers)
 
 
 @dataclass
@@ -307,17 +319,26 @@ def _dask_client(*, address: str | None = None, workers: int = 0) -> Iterator[An
     except (OSError, TimeoutError, ValueError) as error:
         raise ExecutorError(
             f"Cannot reach the Dask scheduler at {address} ({first_line(error)}). Start one with "
-            "'dask scheduler' and at least one 'dask worker ADDRESS' in this project's "
-            "environment, or leave out --scheduler (and $MNIST_LAB_SCHEDULER) to train here."
+            "'dask scheduler' and at least one 'dask worker ADDRESS --nthreads 1' in this "
+            "project's environment, or leave out --scheduler (and $MNIST_LAB_SCHEDULER) to "
+            "train here."
         ) from None
     with client:
         if not client.scheduler_info().get("workers"):
             with contextlib.suppress(Exception):
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
-        if not client.scheduler_info().get("workers"):
+        workers = client.scheduler_info().get("workers", {})
+        if not workers:
             raise ExecutorError(
                 f"The Dask scheduler at {address} has no workers; start one with "
-                f"'dask worker {address}' in this project's environment."
+                f"'dask worker {address} --nthreads 1' in this project's environment."
+            )
+        crowded = [name for name, info in workers.items() if info.get("nthreads", 1) > 1]
+        if crowded:
+            raise ExecutorError(
+                f"The Dask worker at {crowded[0]} runs {workers[crowded[0]]['nthreads']} threads, "
+                "so it would train several runs at once in one process; restart it with "
+                f"'dask worker {address} --nthreads 1'."
             )
         yield client
 
@@ -331,34 +352,53 @@ class DaskExecutor(Executor):
         self.threads_per_task = threads_per_task
         self.workers = len(client.scheduler_info().get("workers", {}))
 
+    def _threads(self) -> int | dict[str, int]:
+        """The threads each task pins TensorFlow to: known for a local cluster, else each
+        worker's share of its machine, from how many workers that machine runs now."""
+        if self.threads_per_task is not None:
+            return self.threads_per_task
+        return workers_per_host(self.client.scheduler_info().get("workers", {}))
+
     def map(self, tasks, out, dataset, on_event=None):
-        from distributed import Event as DaskEvent
+        # Ctrl-C is answered between polls, never inside one of Dask's own calls.
+        stop_requested, restore_signals = _defer_stop_signals()
+        try:
+            yield from self._run(tasks, Path(out), dataset, on_event, stop_requested)
+        finally:
+            restore_signals()
+
+    def _run(
+        self,
+        tasks: Sequence[TrainingTask],
+        out: Path,
+        dataset: Any,
+        on_event: OnEvent | None,
+        stop_requested: Callable[[], bool],
+    ) -> Iterator[TaskResult]:
         from distributed import as_completed
 
-        out = Path(out)
         counts = _Counts(total=len(tasks))
         batch = uuid.uuid4().hex[:12]
-        stop = DaskEvent(f"mnist-lab-stop-{batch}", client=self.client)
         inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
         topic = f"{PROGRESS_TOPIC}-{batch}"
         self.client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
         _say(on_event, counts.event("start", executor=self.name, workers=self.workers))
         # The dataset travels once to every worker; a restarted worker copies it from a peer.
         shared = {"data": self.client.scatter(dataset, broadcast=True, hash=False), "again": 0}
-        by_future: dict[Any, TrainingTask] = {}
+        threads = self._threads()
+        by_future: dict[Any, tuple[TrainingTask, Any]] = {}  # future -> (task, its dataset)
 
         def submit(task: TrainingTask) -> Any:
             payload = _pack(Path(task.resume_from)) if task.resume_from else None
-            arguments = (task, shared["data"], payload, self.name, self.threads_per_task)
+            arguments = (task, shared["data"], payload, self.name, threads)
             future = self.client.submit(
                 run_remote_task,
                 *arguments,
                 topic,
-                stop.name,
                 key=f"mnist-lab-{batch}-{uuid.uuid4().hex[:8]}",
                 pure=False,
             )
-            by_future[future] = task
+            by_future[future] = (task, shared["data"])
             return future
 
         for task in tasks:
@@ -379,20 +419,24 @@ class DaskExecutor(Executor):
 
         try:
             while not pending.is_empty():
+                if stop_requested():
+                    raise KeyboardInterrupt
                 relay()
                 if not pending.has_ready():
                     time.sleep(POLL_S)
                     continue
                 future = next(pending)
                 relay()
-                task = by_future.pop(future)
-                lost = future.status != "finished" and shared["data"].status != "finished"
-                if lost and shared["again"] < DATA_LOSSES:
-                    # Every worker holding the dataset died: send it again, rerun the task.
-                    shared["again"] += 1
-                    shared["data"] = self.client.scatter(dataset, broadcast=True, hash=False)
-                    pending.add(submit(task))
-                    continue
+                task, data = by_future.pop(future)
+                if future.status != "finished" and data.status != "finished":
+                    # Every worker holding the dataset died: Dask cannot make scattered data
+                    # again, so it is sent again (once for all the tasks that lost it).
+                    if data is shared["data"] and shared["again"] < DATA_LOSSES:
+                        shared["again"] += 1
+                        shared["data"] = self.client.scatter(dataset, broadcast=True, hash=False)
+                    if data is not shared["data"]:
+                        pending.add(submit(task))
+                        continue
                 result = self._collect(future, task, out)
                 counts.running.discard(result.task.key)
                 counts.done += 1
@@ -401,8 +445,7 @@ class DaskExecutor(Executor):
                 yield result
         except (KeyboardInterrupt, GeneratorExit):
             with contextlib.suppress(Exception):
-                stop.set()  # a running task stops at its next epoch's end
-                self.client.cancel(list(by_future))
+                self.client.cancel(list(by_future))  # running ones stop at their epoch's end
             raise
         finally:
             with contextlib.suppress(Exception):
@@ -419,11 +462,29 @@ class DaskExecutor(Executor):
             return TaskResult(task, None, outcome["error"], outcome["worker"])
         if task.resume_from is not None:
             path = Path(task.resume_from)
-            _unpack_over(outcome["payload"], path)
         else:
             path = runs.create_unique_folder(out, outcome["name"])
-            _unpack(outcome["payload"], path)
+        _unpack_over(outcome["payload"], path)
         return TaskResult(task, runs.Run(path), None, outcome["worker"])
+
+
+def _defer_stop_signals() -> tuple[Callable[[], bool], Callable[[], None]]:
+    """Turn SIGINT and SIGTERM into a request the client loop checks between polls, since one
+    raised inside Dask's client machinery leaves its event loop half-closed; returns the check
+    and the function that puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return (lambda: False), (lambda: None)
+    requests: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda number, frame: requests.append(number))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return (lambda: bool(requests)), restore
 
 
 def run_remote_task(
@@ -431,27 +492,32 @@ def run_remote_task(
     dataset: Any,
     payload: bytes | None,
     executor: str,
-    threads: int | None,
+    threads: int | dict[str, int],
     topic: str,
-    stop_name: str,
 ) -> dict[str, Any]:
     """The task a Dask worker runs: train into a temporary folder, return it packed.
 
     Failures of the task itself come back as an "error" line rather than an exception, so Dask
     does not retry a broken model; a worker that dies is retried by the scheduler instead.
     """
-    from distributed import Event as DaskEvent
     from distributed import get_worker
 
     worker = get_worker()
     address = worker.address
-    _pin_threads(threads or _host_share(worker))
+    _pin_threads(threads if isinstance(threads, int) else _host_share(address, threads))
 
     def report(event: Event) -> None:
         worker.log_event(topic, event)
 
     report({"event": "task_start", "key": task.key, "worker": address})
-    stop = DaskEvent(stop_name)
+    key = worker.get_current_task()
+
+    def cancelled() -> bool:
+        """Whether the client let go of this task (Ctrl-C): a thread cannot be stopped from
+        outside, so the task looks at its own state on the worker after each epoch."""
+        state = worker.state.tasks.get(key)
+        return state is None or state.state in ("cancelled", "released", "forgotten")
+
     try:
         with tempfile.TemporaryDirectory(prefix="mnist-lab-task-") as tmp:
             if payload is not None:
@@ -460,7 +526,7 @@ def run_remote_task(
                 task = replace(task, resume_from=str(unfinished))
             from mnist_lab import training
 
-            callbacks = [_epoch_reporter(task.key, report, should_stop=stop.is_set)]
+            callbacks = [_epoch_reporter(task.key, report, should_stop=cancelled)]
             if task.resume_from is not None:
                 run = training.resume(
                     task.resume_from, dataset=dataset, verbose=0, callbacks=callbacks
@@ -481,14 +547,18 @@ def run_remote_task(
         return {"error": first_line(error, with_type=True), "worker": address}
 
 
-def _host_share(worker: Any) -> int:
+def _host_of(address: str) -> str:
+    return address.rsplit(":", 1)[0]
+
+
+def workers_per_host(addresses: Iterable[str]) -> dict[str, int]:
+    """How many workers each machine of a cluster runs, by host."""
+    return dict(Counter(_host_of(address) for address in addresses))
+
+
+def _host_share(address: str, peers: dict[str, int]) -> int:
     """On a cluster, a worker's share of its machine's cores: cores over workers on that host."""
-    host = worker.address.rsplit(":", 1)[0]
-    try:
-        peers = [a for a in worker.scheduler_info()["workers"] if a.rsplit(":", 1)[0] == host]
-    except Exception:
-        peers = []
-    return max(1, (os.cpu_count() or 1) // max(1, len(peers)))
+    return max(1, cores() // max(1, peers.get(_host_of(address), 1)))
 
 
 def _pin_threads(threads: int) -> None:
@@ -519,10 +589,17 @@ def _unpack(payload: bytes, folder: Path) -> None:
 
 
 def _unpack_over(payload: bytes, folder: Path) -> None:
-    """Replace an unfinished run folder with its finished self, never leaving neither."""
-    staging = folder.with_name(f".{folder.name}.finished")
-    _unpack(payload, staging)
-    retired = folder.with_name(f".{folder.name}.unfinished")
-    os.replace(folder, retired)
-    os.replace(staging, folder)
+    """Unpack a finished run into `folder` (empty, or its unfinished self) in one rename: a
+    Ctrl-C or a full disk midway leaves the folder as it was and a hidden scrap beside it."""
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.finished-"))
+    retired = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+    try:
+        _unpack(payload, staging)
+        os.replace(folder, retired / folder.name)
+        os.replace(staging, folder)
+    except BaseException:
+        if not folder.exists() and (retired / folder.name).exists():
+            os.replace(retired / folder.name, folder)  # as it was
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(retired, ignore_errors=True)

@@ -30,11 +30,14 @@ from mnist_lab import plots, runs
 from mnist_lab.benchmark import (
     MISSING,
     check_repeats,
+    create_folder,
     describe_machine,
     final_val_accuracy,
     machine_info,
+    mean_std,
 )
-from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted
+from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.executors import describe_place
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.markdown import markdown_table
 from mnist_lab.recipes import canonical_field, choices_of, recipe_fields
@@ -175,7 +178,8 @@ def parse_set(text: str) -> tuple[str, tuple[Any, ...]]:
             option="sets",
         )
     typed = tuple(parse_value(field, item) for item in items)
-    repeated = [v for i, v in enumerate(typed) if v in typed[:i]]
+    shown = [format_value(v) for v in typed]  # values that print alike would share their runs
+    repeated = [v for i, v in enumerate(typed) if shown[i] in shown[:i]]
     if repeated:
         raise ConfigError(
             f"The 'sets' option gives the value {format_value(repeated[0])} of '{field}' twice; "
@@ -259,23 +263,13 @@ def task_key(values: dict[str, Any], seed: int) -> str:
     return f"{label(values)}/seed-{seed}"
 
 
-def create_folder(out: str | Path, now: datetime | None = None) -> Path:
-    """Create a new, empty folder `out/YYYYMMDD-HHMMSS` (suffixed -2, -3... if taken)."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return runs.create_unique_folder(out, stamp, what="sweep")
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.pstdev(values)
-
-
 def summarize_point(values: dict[str, Any], point_runs: Sequence[runs.Run], tried: int):
     """One row of the sweep from the finished runs of one point (`tried` repeats were run).
 
     Test accuracy stays None here: only the chosen point gets it (see `sweep`).
     """
     val = [final_val_accuracy(run) for run in point_runs]
-    val_mean, val_std = _mean_std(val)
+    val_mean, val_std = mean_std(val)
     seconds = [run.metrics["train_seconds"] for run in point_runs]
     return {
         "label": label(values),
@@ -362,12 +356,7 @@ def describe_config(config: dict[str, Any], points: int) -> str:
     images = "all" if config["limit"] is None else f"{config['limit']:,} of the"
     repeats = "1 repeat" if config["repeats"] == 1 else f"{config['repeats']} repeats"
     spread = " (mean ± standard deviation over repeats)" if config["repeats"] > 1 else ""
-    workers = config["workers"]
-    place = (
-        "in this process"
-        if config["executor"] == "in-process"
-        else f"on {workers} Dask worker{'s' * (workers != 1)} ({config['executor']})"
-    )
+    place = describe_place(config["executor"], config["workers"])
     return (
         f"{points} point{'s' * (points != 1)} × {repeats} ({seeds}) of {config['model']}, "
         f"epochs: {epochs}, on {images} {TRAIN_SIZE:,} training images, trained {place}. "
@@ -478,11 +467,11 @@ def sweep(
             dataset = mnist_data.load_mnist(data_dir)
         machine = machine_info()
         now = datetime.now()
-        path = create_folder(out, now)
+        path = create_folder(out, now, what="sweep")
         try:
             for outcome in executor.map(tasks, path, dataset, on_progress):
                 results[outcome.task.key] = outcome
-        except (KeyboardInterrupt, TrainingInterrupted):
+        except KeyboardInterrupt:
             done = sum(outcome.ok for outcome in results.values())
             raise SweepInterrupted(
                 f"the sweep stopped after {done} of {len(tasks)} runs; {path} keeps the runs "
@@ -518,7 +507,7 @@ def sweep(
     if ranked:
         best = ranked[0]
         chosen_runs = [runs.Run(path / name) for name in best["runs"]]
-        test_mean, test_std = _mean_std([run.metrics["test_accuracy"] for run in chosen_runs])
+        test_mean, test_std = mean_std([run.metrics["test_accuracy"] for run in chosen_runs])
         best |= {"test_accuracy_mean": test_mean, "test_accuracy_std": test_std, "chosen": True}
     result = Sweep(
         path=path,

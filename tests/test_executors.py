@@ -99,19 +99,28 @@ def test_an_unreachable_scheduler_names_the_address_and_what_to_start(monkeypatc
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"Error: Cannot reach the Dask scheduler at {address} (")
     assert line.endswith(
-        "Start one with 'dask scheduler' and at least one 'dask worker ADDRESS' in this "
-        "project's environment, or leave out --scheduler (and $MNIST_LAB_SCHEDULER) to train here."
+        "Start one with 'dask scheduler' and at least one 'dask worker ADDRESS --nthreads 1' in "
+        "this project's environment, or leave out --scheduler (and $MNIST_LAB_SCHEDULER) to "
+        "train here."
     )
 
 
-def test_resume_with_models_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("args", "dropped"),
+    [
+        (["mlp"], "the model names"),
+        (["--epochs", "2", "--seed", "1"], "--epochs, --seed"),
+        (["mlp", "--out", "elsewhere"], "the model names, --out"),
+    ],
+)
+def test_resume_with_models_or_options_is_refused(args, dropped, tmp_path):
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, ["benchmark", "mlp", "--resume", str(tmp_path)])
+    result = CliRunner().invoke(app, ["benchmark", *args, "--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"Error: --resume continues {tmp_path} with the models and options it was started "
-        "with; leave out the model names."
+        f"with; leave out {dropped}."
     )
 
 
@@ -368,7 +377,7 @@ def test_a_scheduler_without_workers_says_to_start_one(tmp_path, monkeypatch):
             pass
         assert str(caught.value) == (
             f"The Dask scheduler at {address} has no workers; start one with "
-            f"'dask worker {address}' in this project's environment."
+            f"'dask worker {address} --nthreads 1' in this project's environment."
         )
     finally:
         os.killpg(scheduler.pid, signal.SIGTERM)

@@ -15,7 +15,10 @@ from mnist_lab.cli.common import (
     DataDirOption,
     OneLineCommand,
     OneLineGroup,
+    SchedulerOption,
+    WorkersOption,
     console,
+    options_given,
     print_table,
 )
 from mnist_lab.cli.progress import batch_progress
@@ -23,27 +26,13 @@ from mnist_lab.errors import MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 
-# Where the runs train: shared by benchmark and sweep (and grade).
-WorkersOption = Annotated[
-    int,
-    typer.Option(
-        help="Train this many runs at once on a local Dask cluster of that many worker "
-        "processes (1: one after another in this process)."
-    ),
-]
-SchedulerOption = Annotated[
-    Optional[str],  # noqa: UP045  (typer needs Optional on Python 3.10)
-    typer.Option(
-        help="Train on the Dask cluster whose scheduler listens at this address "
-        "(e.g. tcp://10.0.0.5:8786), started with 'dask scheduler' and 'dask worker'. "
-        "Default: $MNIST_LAB_SCHEDULER when set and --workers is 1.",
-        show_default=False,
-    ),
-]
+# What a benchmark's plan.json keeps, which `--resume` must not be given again.
+PLAN_OPTIONS = ("epochs", "repeats", "seed", "limit", "out")
 
 
 @app.command("benchmark", cls=OneLineCommand)
 def benchmark_command(
+    ctx: typer.Context,
     patterns: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Argument(
@@ -77,10 +66,12 @@ def benchmark_command(
     """Train models side by side on the same split and seeds; write a leaderboard and plots."""
     from mnist_lab.benchmark import benchmark, resume_benchmark
 
-    if resume is not None and patterns:
+    given = options_given(ctx, PLAN_OPTIONS)
+    if resume is not None and (patterns or given):
+        dropped = ", ".join(["the model names"] * bool(patterns) + given)
         raise MnistLabError(
             f"--resume continues {resume} with the models and options it was started with; "
-            "leave out the model names."
+            f"leave out {dropped}."
         )
     if resume is None and not patterns:
         raise MnistLabError(

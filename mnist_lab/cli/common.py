@@ -123,6 +123,35 @@ def as_typed(error: MnistLabError, ctx: typer.Context) -> str:
     return error.naming(typed_name(named)) if named is not None else str(error)
 
 
+# Where the runs train: shared by benchmark and sweep (and grade).
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Train this many runs at once on a local Dask cluster of that many worker "
+        "processes (1: one after another in this process)."
+    ),
+]
+SchedulerOption = Annotated[
+    Optional[str],  # noqa: UP045  (typer needs Optional on Python 3.10)
+    typer.Option(
+        help="Train on the Dask cluster whose scheduler listens at this address "
+        "(e.g. tcp://10.0.0.5:8786), started with 'dask scheduler' and 'dask worker'. "
+        "Default: $MNIST_LAB_SCHEDULER when set and --workers is 1.",
+        show_default=False,
+    ),
+]
+
+
+def options_given(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among `names` typed on the command line, as typed ('--batch-size')."""
+    return [
+        typed_name(param)
+        for param in ctx.command.params
+        if param.name in names
+        and getattr(ctx.get_parameter_source(param.name), "name", None) == "COMMANDLINE"
+    ]
+
+
 def typed_name(param: Any) -> str:
     """A parameter as the user types it: '--batch-size' for an option; an argument as the
     placeholder our messages use for it ('MODEL', as in '--resume RUN')."""

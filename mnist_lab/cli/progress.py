@@ -94,12 +94,9 @@ def _print_line(event: Event, say: Callable[[str], Any]) -> None:
     kind = event["event"]
     where = f"[{event['done']}/{event['total']} done, {counts_text(event)}]"
     if kind == "start":
-        workers = event["workers"]
-        place = (
-            "in this process, one after another"
-            if event["executor"] == "in-process"
-            else f"on {workers} Dask worker{'s' * (workers != 1)} ({event['executor']})"
-        )
+        from mnist_lab.executors import describe_place
+
+        place = describe_place(event["executor"], event["workers"])
         say(f"Training {event['total']} run{'s' * (event['total'] != 1)} {place}.")
     elif kind == "epoch_done":
         say(f"{where} {epoch_text(event)}  {elapsed_text(event['elapsed'])}")

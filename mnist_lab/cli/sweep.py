@@ -11,7 +11,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from mnist_lab.cli.common import DataDirOption, OneLineCommand, OneLineGroup, console, print_table
+from mnist_lab.cli.common import (
+    DataDirOption,
+    OneLineCommand,
+    OneLineGroup,
+    SchedulerOption,
+    WorkersOption,
+    console,
+    print_table,
+)
 
 app = typer.Typer(cls=OneLineGroup)
 
@@ -38,18 +46,8 @@ def sweep_command(
         typer.Option(help="Train on this many images only (a quick sweep)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the first repeat, shared by all points.")] = 0,
-    workers: Annotated[
-        int,
-        typer.Option(help="Trainings at once: 1 in this process, more on a local Dask cluster."),
-    ] = 1,
-    scheduler: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
-            "(default: $MNIST_LAB_SCHEDULER, when --workers is 1).",
-            show_default=False,
-        ),
-    ] = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
     out: Annotated[Path, typer.Option(help="Folder that receives the sweep folder.")] = Path(
         "sweeps"
     ),

@@ -14,9 +14,9 @@ from mnist_lab.cli.common import (
     OneLineCommand,
     OneLineGroup,
     console,
+    options_given,
     print_table,
     right,
-    typed_name,
     unwrapped,
 )
 from mnist_lab.errors import ConfigError, MnistLabError
@@ -177,12 +177,7 @@ def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
     from mnist_lab.runs import COMPLETED, METRICS, open_run
     from mnist_lab.training import resume
 
-    given = [
-        typed_name(param)
-        for param in ctx.command.params
-        if param.name in RUN_OPTIONS
-        and getattr(ctx.get_parameter_source(param.name), "name", None) == "COMMANDLINE"
-    ]
+    given = options_given(ctx, RUN_OPTIONS)
     if given:
         raise MnistLabError(
             f"--resume continues a run with the options it started with; drop {', '.join(given)}."
