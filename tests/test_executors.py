@@ -360,7 +360,7 @@ def test_the_cli_runs_a_benchmark_on_a_real_cluster(real_cluster, tmp_path):
     assert sorted(row["name"] for row in leaderboard(path)["models"]) == ["mlp", "reference"]
 
 
-def test_a_scheduler_without_workers_says_to_start_one(tmp_path, monkeypatch):
+def test_a_scheduler_without_workers_or_with_crowded_ones_says_what_to_start(tmp_path, monkeypatch):
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
     port = free_port()
     scheduler = subprocess.Popen(
@@ -379,6 +379,28 @@ def test_a_scheduler_without_workers_says_to_start_one(tmp_path, monkeypatch):
             f"The Dask scheduler at {address} has no workers; start one with "
             f"'dask worker {address} --nthreads 1' in this project's environment."
         )
+        worker_port = free_port()
+        worker = subprocess.Popen(
+            [*dask_command(), "worker", address, "--no-nanny", "--nthreads", "2"]
+            + ["--host", "127.0.0.1", "--worker-port", str(worker_port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_port(worker_port, worker)
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:  # registered, not just listening
+            client.wait_for_workers(1, timeout=60)
+        with pytest.raises(ExecutorError) as caught, open_executor(scheduler=address):
+            pass
+        assert str(caught.value) == (
+            f"The Dask worker at tcp://127.0.0.1:{worker_port} runs 2 threads, so it would train "
+            f"several runs at once in one process; restart it with 'dask worker {address} "
+            "--nthreads 1'."
+        )
     finally:
-        os.killpg(scheduler.pid, signal.SIGTERM)
-        scheduler.wait(timeout=20)
+        for process in (scheduler, locals().get("worker")):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=20)

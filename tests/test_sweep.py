@@ -178,6 +178,11 @@ def invoke(tmp_path, *args: str):
             "The '--set' option gives the value 0.001 of 'learning_rate' twice; give each value "
             "once. Got 'learning_rate=1e-3,0.001' instead.",
         ),
+        (  # values that print alike would name the same runs
+            ["mlp", "--set", "learning_rate=1e-3,1.0000001e-3"],
+            "The '--set' option gives the value 0.001 of 'learning_rate' twice; give each value "
+            "once. Got 'learning_rate=1e-3,1.0000001e-3' instead.",
+        ),
         (
             ["mlp", "--set", "rotation=5", "--set", "augmentation.rotation=10"],
             "The '--set' option sweeps 'augmentation.rotation' twice; give all its values in one "
