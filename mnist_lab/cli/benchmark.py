@@ -36,7 +36,9 @@ def benchmark_command(
     patterns: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Argument(
-            help="Model names or wildcards, e.g. 'reference' 'bn-*' or '*'.", show_default=False
+            metavar="PATTERNS",
+            help="Model names or wildcards, e.g. 'reference' 'bn-*' or '*'.",
+            show_default=False,
         ),
     ] = None,
     epochs: Annotated[
@@ -63,7 +65,10 @@ def benchmark_command(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Train models side by side on the same split and seeds; write a leaderboard and plots."""
+    """Train models side by side on the same split and seeds; write a leaderboard and plots.
+
+    --resume DIR finishes a benchmark stopped by Ctrl-C, training only what it is missing.
+    """
     from mnist_lab.benchmark import benchmark, resume_benchmark
 
     given = options_given(ctx, PLAN_OPTIONS)
