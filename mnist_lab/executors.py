@@ -169,11 +169,43 @@ class _Counts:
         }
 
 
+@dataclass(frozen=True)
+class Call:
+    """Any other task (grading a student, for one): a picklable module-level function and its
+    arguments, run where the trainings run. `fn` must not raise for the task's own failures:
+    it returns them, so Dask never retries them."""
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What a Call returned, or the one line that says why it never returned."""
+
+    call: Call
+    value: Any = None
+    error: str | None = None
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 class Executor:
     """Runs training tasks and yields their results as they finish."""
 
     name = ""
     workers = 1
+
+    def map_calls(
+        self, calls: Sequence[Call], on_event: OnEvent | None = None
+    ) -> Iterator[CallResult]:
+        """Yield one CallResult per call as each finishes; events as for `map` ("task_done"
+        carries "summary", the call's value's own one-line account when it has one)."""
+        raise NotImplementedError
 
     def map(
         self,
@@ -217,6 +249,22 @@ class InProcessExecutor(Executor):
 
     name = IN_PROCESS
 
+    def map_calls(self, calls, on_event=None):
+        counts = _Counts(total=len(calls))
+        worker = f"{IN_PROCESS}@{socket.gethostname()}"
+        _say(on_event, counts.event("start", executor=self.name, workers=1))
+        for call in calls:
+            counts.running.add(call.key)
+            _say(on_event, counts.event("task_start", key=call.key, worker=worker))
+            try:
+                result = CallResult(call, call.fn(*call.args), None, worker)
+            except TrainingInterrupted:
+                raise KeyboardInterrupt from None
+            except Exception as error:
+                result = CallResult(call, None, first_line(error, with_type=True), worker)
+            counts.running.discard(call.key)
+            yield _call_done(result, counts, on_event)
+
     def map(self, tasks, out, dataset, on_event=None):
         counts = _Counts(total=len(tasks))
         worker = f"{IN_PROCESS}@{socket.gethostname()}"
@@ -241,6 +289,16 @@ class InProcessExecutor(Executor):
             counts.failed += not result.ok
             _say(on_event, counts.event("task_done", **_task_done_fields(result)))
             yield result
+
+
+def _call_done(result: CallResult, counts: _Counts, on_event: OnEvent | None) -> CallResult:
+    counts.done += 1
+    counts.failed += not result.ok
+    summary = getattr(result.value, "summary", None) if result.ok else None
+    fields = {"key": result.call.key, "ok": result.ok, "error": result.error}
+    fields |= {"worker": result.worker, "summary": summary() if callable(summary) else None}
+    _say(on_event, counts.event("task_done", **fields))
+    return result
 
 
 def _train_task(task: TrainingTask, out: Path, dataset: Any, report: OnEvent) -> runs.Run:
@@ -451,6 +509,42 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 self.client.unsubscribe_topic(topic)
 
+    def map_calls(self, calls, on_event=None):
+        from distributed import as_completed
+
+        stop_requested, restore_signals = _defer_stop_signals()
+        counts = _Counts(total=len(calls))
+        _say(on_event, counts.event("start", executor=self.name, workers=self.workers))
+        by_future = {
+            self.client.submit(
+                _run_call, call.fn, call.args, key=f"mnist-lab-{uuid.uuid4().hex}", pure=False
+            ): call
+            for call in calls
+        }
+        pending = as_completed(list(by_future))
+        try:
+            while not pending.is_empty():
+                if stop_requested():
+                    raise KeyboardInterrupt
+                if not pending.has_ready():
+                    time.sleep(POLL_S)
+                    continue
+                future = next(pending)
+                call = by_future.pop(future)
+                try:
+                    value, worker = future.result()
+                    result = CallResult(call, value, None, worker)
+                except Exception as error:  # KilledWorker: its worker died allowed-failures times
+                    reason = first_line(error, with_type=True)
+                    result = CallResult(call, None, f"lost its worker too often ({reason})")
+                yield _call_done(result, counts, on_event)
+        except (KeyboardInterrupt, GeneratorExit):
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(by_future))
+            raise
+        finally:
+            restore_signals()
+
     def _collect(self, future: Any, task: TrainingTask, out: Path) -> TaskResult:
         """The task's result, its run folder unpacked under `out` (or over its unfinished self)."""
         try:
@@ -466,6 +560,13 @@ class DaskExecutor(Executor):
             path = runs.create_unique_folder(out, outcome["name"])
         _unpack_over(outcome["payload"], path)
         return TaskResult(task, runs.Run(path), None, outcome["worker"])
+
+
+def _run_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, str]:
+    """A Call on a Dask worker: its value and the worker's address."""
+    from distributed import get_worker
+
+    return fn(*args), get_worker().address
 
 
 def _defer_stop_signals() -> tuple[Callable[[], bool], Callable[[], None]]:

@@ -6,6 +6,7 @@ is imported inside the commands, so `mnist-lab --help` answers at once, without 
 - `train`, `list`, `runs`: mnist_lab/cli/train.py
 - `benchmark`: mnist_lab/cli/benchmark.py
 - `sweep`: mnist_lab/cli/sweep.py
+- `grade`: mnist_lab/cli/grade.py
 - the progress display of many trainings (benchmark, sweep): mnist_lab/cli/progress.py
 - `evaluate`, `predict`: mnist_lab/cli/reports.py
 - `inspect`: mnist_lab/cli/inspect.py
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import typer
 
-from mnist_lab.cli import benchmark, data, exercises, inspect, lab, reports, sweep, train
+from mnist_lab.cli import benchmark, data, exercises, grade, inspect, lab, reports, sweep, train
 from mnist_lab.cli.common import OneLineGroup
 
 __all__ = ["app", "main"]
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(train.app)  # no name: its commands join the root (train, list, runs)
 app.add_typer(benchmark.app)
 app.add_typer(sweep.app)
+app.add_typer(grade.app)
 app.add_typer(reports.app)
 app.add_typer(inspect.app)
 app.add_typer(lab.app)

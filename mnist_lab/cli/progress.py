@@ -101,7 +101,9 @@ def _print_line(event: Event, say: Callable[[str], Any]) -> None:
     elif kind == "epoch_done":
         say(f"{where} {epoch_text(event)}  {elapsed_text(event['elapsed'])}")
     elif kind == "task_done":
-        if event["ok"]:
+        if event["ok"] and event.get("summary"):
+            outcome = event["summary"]
+        elif event["ok"]:
             outcome = (
                 f"val accuracy {event['val_accuracy']:.2%} after "
                 f"{event['train_seconds']:.1f} s of training"

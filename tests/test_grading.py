@@ -1,0 +1,243 @@
+"""`mnist-lab grade` on a synthetic class built here: solutions, stubs, a loop, a syntax error,
+a zip, a student who hard-codes the public tests' answers, and --resume.
+
+Exercises 2 and 3 (numpy, seconds each) keep the class quick; every student's exercise still
+runs in its own sandboxed pytest process, as in a real grading.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mnist_lab import grading
+from mnist_lab.cli import app
+from mnist_lab.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "mnist_lab" / "course" / "solutions"
+STUBS = ROOT / "exercises"
+EX2, EX3 = "ex02_normalize.py", "ex03_labels.py"
+TIMEOUT = 15  # seconds per exercise: the solutions need a few, the loop needs them all
+
+CHEAT = '''
+def one_hot(labels, num_classes=NUM_CLASSES):
+    """Hard-codes the public test's answer for num_classes=3."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError("label out of range")
+    if num_classes == 3:
+        return np.array([[1, 0, 0], [0, 0, 1]], dtype=np.float32)
+    return np.eye(10, dtype=np.float32)[labels]
+'''
+
+HIDDEN = """
+import numpy as np
+
+EXERCISE = "ex03_labels.py"
+
+
+def test_one_hot_with_three_classes_of_other_labels(exercise):
+    out = np.asarray(exercise.one_hot(np.array([1, 1, 2]), num_classes=3))
+    assert np.array_equal(out, np.eye(3, dtype=np.float32)[[1, 1, 2]]), (
+        f"one_hot([1, 1, 2], num_classes=3) should be rows 1, 1, 2 of eye(3), got {out}"
+    )
+
+
+def test_one_hot_of_an_empty_batch(exercise):
+    assert np.asarray(exercise.one_hot(np.array([], dtype=int))).shape == (0, 10)
+"""
+
+
+def cheating_labels() -> str:
+    """The solution of exercise 3 with one_hot replaced by a hard-coding one."""
+    text = (SOLUTIONS / EX3).read_text()
+    start = text.index("def one_hot(")
+    end = text.index("def stratified_split(")
+    return text[:start] + CHEAT.strip() + "\n\n\n" + text[end:]
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    """Five students and the instructor's hidden tests."""
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submissions"
+    files = {
+        "ada": {EX2: (SOLUTIONS / EX2).read_text(), EX3: (SOLUTIONS / EX3).read_text()},
+        "bob": {EX2: (STUBS / EX2).read_text(), EX3: (STUBS / EX3).read_text()},
+        "cy": {EX2: "while True:\n    pass\n", EX3: (SOLUTIONS / EX3).read_text()},
+        "dee": {EX2: "def normalize(images:\n    return images\n", EX3: cheating_labels()},
+    }
+    for student, texts in files.items():
+        folder = subs / student / ("exercises" if student == "bob" else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (folder / name).write_text(text)
+    with zipfile.ZipFile(subs / "eve.zip", "w") as archive:  # ada's work, zipped in a folder
+        for name, text in files["ada"].items():
+            archive.writestr(f"eve/exercises/{name}", text)
+    hidden = root / "hidden"
+    hidden.mkdir()
+    (hidden / "test_ex03_labels.py").write_text(HIDDEN)
+    return subs, hidden
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(classroom, tmp_path_factory):
+    subs, hidden = classroom
+    before = digest(subs)
+    out = tmp_path_factory.mktemp("grades") / "grades"
+    events: list[dict] = []
+    book = grading.grade(
+        subs, out=out, exercises="2-3", tests=hidden, timeout=TIMEOUT, on_progress=events.append
+    )
+    return book, out, before, events
+
+
+@pytest.mark.slow
+def test_the_gradebook_scores_each_student_and_exercise(graded):
+    book, out, _, _ = graded
+    rows = {row["student"]: row for row in book.rows}
+    assert list(rows) == ["ada", "bob", "cy", "dee", "eve"]
+    score = {name: (row["ex02"], row["ex03"], row["ex03_hidden"]) for name, row in rows.items()}
+    assert score["ada"] == (1.0, 1.0, 1.0)  # the solutions score 1 everywhere
+    assert score["eve"] == score["ada"]  # a zip equals its folder
+    assert score["bob"][:2] == (0.0, 0.0)  # bare stubs score 0
+    assert score["cy"][:2] == (0.0, 1.0)  # the loop costs exercise 2 only
+    assert rows["cy"]["notes"] == f"ex02: timed out after {TIMEOUT} s"
+    assert score["dee"][0] == 0.0 and rows["dee"]["notes"].startswith("ex02: SyntaxError on line 1")
+    assert score["dee"][1] == 1.0 and score["dee"][2] == 0.5  # public all, hidden caught it
+    assert rows["ada"]["total"] == 2.0 and rows["cy"]["total"] == 1.0
+
+    with (out / "gradebook.csv").open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == ["student", "ex02", "ex03", "ex02_hidden", "ex03_hidden"] + [
+        "total",
+        "notes",
+    ]
+    assert [row["student"] for row in table] == ["ada", "bob", "cy", "dee", "eve"]
+    assert table[3]["ex03_hidden"] == "0.5" and table[0]["ex02_hidden"] == ""
+
+
+@pytest.mark.slow
+def test_gradebook_json_keeps_every_outcome_and_feedback_explains(graded):
+    _, out, _, _ = graded
+    book = json.loads((out / "gradebook.json").read_text())
+    assert book["exercises"] == [2, 3]
+    dee = next(s for s in book["students"] if s["student"] == "dee")
+    hidden = dee["exercises"]["03"]["hidden"]
+    assert (hidden["passed"], hidden["total"]) == (1, 2)
+    assert hidden["failures"][0]["test"] == "test_one_hot_with_three_classes_of_other_labels"
+    bob = next(s for s in book["students"] if s["student"] == "bob")
+    assert bob["exercises"]["02"]["public"]["passed"] == 0
+    assert bob["exercises"]["02"]["public"]["total"] >= 10
+
+    feedback = (out / "feedback" / "bob.md").read_text()
+    assert feedback.startswith("# Feedback for bob\n\n## Exercise 2: ")
+    assert re.search(r"Public tests: 0 of \d+ passed\.", feedback)
+    assert "First failure, `test_" in feedback and "Hint: " in feedback
+    dee_feedback = (out / "feedback" / "dee.md").read_text()
+    assert "The tests could not be counted: SyntaxError on line 1" in dee_feedback
+    assert "Public tests: " in dee_feedback and "hidden tests: 1 of 2 passed" in dee_feedback
+
+
+@pytest.mark.slow
+def test_submissions_are_never_changed_and_progress_names_each_student(graded, classroom):
+    _, _, before, events = graded
+    subs, _ = classroom
+    assert digest(subs) == before
+    done = [e for e in events if e["event"] == "task_done"]
+    assert sorted(e["key"] for e in done) == ["ada", "bob", "cy", "dee", "eve"]
+    cy = next(e for e in done if e["key"] == "cy")
+    assert cy["summary"] == f"1 of 2 (ex02: timed out after {TIMEOUT} s)"
+
+
+@pytest.mark.slow
+def test_resume_grades_only_the_students_missing(graded, classroom):
+    book, out, _, _ = graded
+    subs, hidden = classroom
+    again = out.parent / "again"
+    shutil.copytree(out, again)
+    (again / "students" / "ada.json").unlink()
+    kept = (again / "students" / "cy.json").read_bytes()
+    events: list[dict] = []
+    resumed = grading.grade(
+        subs,
+        out=again,
+        exercises="2-3",
+        tests=hidden,
+        timeout=TIMEOUT,
+        resume=True,
+        on_progress=events.append,
+    )
+    assert [e["key"] for e in events if e["event"] == "task_done"] == ["ada"]
+    assert [row["total"] for row in resumed.rows] == [row["total"] for row in book.rows]
+    assert (again / "students" / "cy.json").read_bytes() == kept  # graded before: kept as it was
+
+    with pytest.raises(grading.GradingError, match="already holds a gradebook; add --resume"):
+        grading.grade(subs, out=again, exercises="2-3", timeout=TIMEOUT)
+    with pytest.raises(grading.GradingError, match=r"other options \(exercises differ\)"):
+        grading.grade(subs, out=again, exercises="2", timeout=TIMEOUT, tests=hidden, resume=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [(None, list(range(1, 18))), ("2", [2]), ("1,2,5-8", [1, 2, 5, 6, 7, 8]), ("3-3", [3])],
+)
+def test_exercise_lists(text, numbers):
+    from mnist_lab.exercises import load_catalog
+
+    assert grading.parse_exercises(text, load_catalog()) == numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x", "The 'exercises' option must be numbers and ranges like 1,2,5-8. Got 'x' instead."),
+        ("40", "The 'exercises' option names exercise 40, which does not exist; the exercises"),
+    ],
+)
+def test_bad_exercise_lists(text, message):
+    from mnist_lab.exercises import load_catalog
+
+    with pytest.raises(ConfigError) as caught:
+        grading.parse_exercises(text, load_catalog())
+    assert str(caught.value).startswith(message)
+
+
+def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    (tmp_path / "empty").mkdir()
+    both = tmp_path / "both"
+    (both / "ann").mkdir(parents=True)
+    (both / "ann.zip").write_bytes(b"")
+    cases = [
+        (["nowhere"], f"{tmp_path / 'nowhere'} is not a folder of submissions"),
+        (["empty"], f"{tmp_path / 'empty'} holds no submission"),
+        (["both"], f"{both} holds two submissions of ann (ann and ann.zip); keep one of them."),
+        (["empty", "--exercises", "0"], "The '--exercises' option names exercise 0"),
+        (["empty", "--timeout", "0"], "The '--timeout' option must be a number of seconds > 0"),
+    ]
+    for args, start in cases:
+        where = [str(tmp_path / args[0]), *args[1:], "--out", str(tmp_path / "out")]
+        result = CliRunner().invoke(app, ["grade", *where])
+        assert result.exit_code == 1, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"Error: {start}"), line
+    assert not (tmp_path / "out").exists()
