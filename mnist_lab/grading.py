@@ -33,15 +33,20 @@ from mnist_lab.errors import ConfigError, MnistLabError
 from mnist_lab.executors import Call, check_workers, open_executor
 from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
 
-GRADEBOOK_CSV, GRADEBOOK_JSON, PLAN, STUDENTS, FEEDBACK = (
+GRADEBOOK_CSV, GRADEBOOK_JSON, LEADERBOARD_MD, PLAN, STUDENTS, FEEDBACK = (
     "gradebook.csv",
     "gradebook.json",
+    "leaderboard.md",
     "grading.json",  # what was asked for, written first: --resume reads it
     "students",
     "feedback",
 )
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 4096
+# A student's model trains by its recipe, at most this many epochs, on a fixed seed; its
+# validation accuracy is held to the target (the grade rule), its test accuracy reported once.
+DEFAULT_MODEL_EPOCHS, DEFAULT_MODEL_TARGET, MODEL_SEED = 2, 0.97, 0
+MODEL_TIMEOUT_S = 900
 EXERCISE_FILE = re.compile(r"ex(\d\d)_\w+\.py")
 MAX_ZIP_BYTES = 50 * 2**20  # a class's exercise files are kilobytes; anything huge is a mistake
 
@@ -72,10 +77,12 @@ class Submission:
 
 @dataclass(frozen=True)
 class StudentGrades:
-    """One student's results: per exercise (two-digit number), the public and hidden outcome."""
+    """One student's results: per exercise (two-digit number), the public and hidden outcome;
+    and their own model's scores, if their files register one."""
 
     student: str
     exercises: dict[str, dict[str, Any]]
+    model: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """One line for the progress display: '3.5 of 4 (ex02: timed out after 120 s)'."""
@@ -214,10 +221,12 @@ def grade_student(
     memory_mb: int,
     data_dir: str | None,
     threads: int,
+    model_options: dict[str, Any] | None = None,
 ) -> StudentGrades:
-    """Test one student's files, each exercise in its own sandboxed process (the task an
-    executor runs; everything it returns is plain data)."""
-    from mnist_lab.sandbox import run_exercise_tests
+    """Test one student's files, each exercise in its own sandboxed process, then train the
+    model their files register (`model_options`: epochs, limit; None: no model). The task an
+    executor runs; everything it returns is plain data."""
+    from mnist_lab.sandbox import run_exercise_tests, train_student_model
 
     catalog = ex.load_catalog()
     chosen = [exercise for exercise in catalog if exercise.number in numbers]
@@ -241,7 +250,22 @@ def grade_student(
                 "public": outcome_record(public),
                 "hidden": None if hidden is None else outcome_record(hidden),
             }
-    return StudentGrades(submission.student, results)
+        model = None
+        if model_options is not None:
+            every_file = student_files(root, catalog).values()
+            sources = {path.name: path.read_bytes() for path in every_file}
+            trained = train_student_model(
+                sources,
+                epochs=model_options["epochs"],
+                limit=model_options["limit"],
+                seed=MODEL_SEED,
+                timeout=MODEL_TIMEOUT_S,
+                memory_mb=memory_mb,
+                data_dir=Path(data_dir) if data_dir else None,
+                threads=threads,
+            )
+            model = None if trained is None else asdict(trained)
+    return StudentGrades(submission.student, results, model)
 
 
 def outcome_record(outcome: Any) -> dict[str, Any]:
@@ -267,6 +291,9 @@ def grade(
     tests: str | Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
+    model_epochs: int = DEFAULT_MODEL_EPOCHS,
+    model_limit: int | None = None,
+    model_target: float = DEFAULT_MODEL_TARGET,
     workers: int = 1,
     scheduler: str | None = None,
     resume: bool = False,
@@ -277,8 +304,11 @@ def grade(
 
     `exercises` ('1,2,5-8') limits the exercises graded; `tests` is the folder of hidden test
     files; `timeout` is the wall-clock budget of each exercise's tests (seconds) and
-    `memory_mb` their memory. Without `resume`, an `out` that already holds a gradebook is
-    refused rather than overwritten; with it, the students graded before are kept.
+    `memory_mb` their memory. A student's own model trains by its recipe for at most
+    `model_epochs` (0: no model) on `model_limit` images (None: all), seed 0; it meets the
+    grade rule when its validation accuracy reaches `model_target`. Without `resume`, an `out`
+    that already holds a gradebook is refused rather than overwritten; with it, the students
+    graded before are kept.
     """
     catalog = ex.load_catalog()
     numbers = parse_exercises(exercises, catalog)
@@ -297,18 +327,26 @@ def grade(
         "tests": hidden_dir,
         "timeout": timeout,
         "memory_mb": memory_mb,
+        "model_epochs": model_epochs,
+        "model_limit": model_limit,
+        "model_target": model_target,
     }
     done = _prepare_folder(out, plan, resume)
     missing = [submission for submission in classroom if submission.student not in done]
     threads = 1 if workers > 1 or scheduler else 2
     data = str(data_dir) if data_dir else None
-    options = (numbers, hidden_dir, timeout, memory_mb, data, threads)
+    model_options = {"epochs": model_epochs, "limit": model_limit} if model_epochs else None
+    options = (numbers, hidden_dir, timeout, memory_mb, data, threads, model_options)
     calls = [Call(s.student, grade_student, (s, *options)) for s in missing]
     try:
         with open_executor(workers, scheduler) as executor:
             for result in executor.map_calls(calls, on_event=on_progress):
                 record = (
-                    {"student": result.call.key, "exercises": result.value.exercises}
+                    {
+                        "student": result.call.key,
+                        "exercises": result.value.exercises,
+                        "model": result.value.model,
+                    }
                     if result.ok
                     else {"student": result.call.key, "exercises": {}, "error": result.error}
                 )
@@ -320,7 +358,7 @@ def grade(
             f"keeps them. Continue with: mnist-lab grade {submissions} --out {out} --resume"
         ) from None
     records = [done[submission.student] for submission in classroom]
-    return _write_gradebook(out, records, numbers, catalog)
+    return _write_gradebook(out, records, numbers, catalog, model_target)
 
 
 def _hidden_dir(tests: str | Path | None) -> str | None:
@@ -382,9 +420,12 @@ def _score(entry: dict[str, Any] | None) -> float | None:
     return None if entry is None else entry["score"]
 
 
-def gradebook_rows(records: Sequence[dict[str, Any]], numbers: Sequence[int]) -> list[dict]:
+def gradebook_rows(
+    records: Sequence[dict[str, Any]], numbers: Sequence[int], model_target: float
+) -> list[dict]:
     """One row per student: exNN scores (0 to 1), exNN_hidden, total (the sum of the public
-    scores) and notes (what kept a score from being counted)."""
+    scores), the model and its accuracies, and notes (what kept a score from being counted,
+    and whether the model met the validation target)."""
     rows = []
     for record in records:
         row: dict[str, Any] = {"student": record["student"]}
@@ -401,6 +442,17 @@ def gradebook_rows(records: Sequence[dict[str, Any]], numbers: Sequence[int]) ->
             elif public and public["error"]:
                 notes.append(f"ex{number:02d}: {public['error']}")
         row["total"] = round(total, 4)
+        model = record.get("model") or {}
+        row["model"] = model.get("model")
+        row["model_val_accuracy"] = model.get("val_accuracy")
+        row["model_test_accuracy"] = model.get("test_accuracy")
+        if model.get("error"):
+            notes.append(f"model: {model['error']}")
+        elif model.get("val_accuracy") is not None:
+            met = model["val_accuracy"] >= model_target
+            notes.append(
+                f"model {'meets' if met else 'misses'} the {model_target:.2%} validation target"
+            )
         row["notes"] = "; ".join(notes)
         rows.append(row)
     return rows
@@ -410,7 +462,7 @@ def _csv(rows: Sequence[dict[str, Any]], numbers: Sequence[int], hidden: bool) -
     columns = ["student"] + [f"ex{n:02d}" for n in numbers]
     if hidden:
         columns += [f"ex{n:02d}_hidden" for n in numbers]
-    columns += ["total", "notes"]
+    columns += ["total", "model", "model_val_accuracy", "model_test_accuracy", "notes"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -459,18 +511,56 @@ def feedback_text(
     return "\n".join(lines)
 
 
+def leaderboard_text(records: Sequence[dict[str, Any]], model_target: float) -> str:
+    """The class's models ranked by validation accuracy; test accuracy is reported, never ranked."""
+    from mnist_lab.markdown import markdown_table
+
+    models = [
+        (record["student"], record["model"])
+        for record in records
+        if record.get("model") and record["model"].get("val_accuracy") is not None
+    ]
+    models.sort(key=lambda item: (-item[1]["val_accuracy"], item[0]))
+    table = markdown_table(
+        ["#", "Student", "Model", "Params", "Epochs", "Val accuracy", "Test accuracy", "Target"],
+        "rllrrrrl",
+        [
+            [
+                str(rank),
+                student,
+                model["model"],
+                f"{model['params']:,}",
+                str(model["epochs"]),
+                f"{model['val_accuracy']:.2%}",
+                f"{model['test_accuracy']:.2%}",
+                "met" if model["val_accuracy"] >= model_target else "missed",
+            ]
+            for rank, (student, model) in enumerate(models, start=1)
+        ],
+    )
+    return (
+        "# The class's models\n\nEach student's own model, trained by its recipe on seed "
+        f"{MODEL_SEED}, ranked by validation accuracy (the grade rule: at least "
+        f"{model_target:.2%}); test accuracy is measured once per model and ranks nothing.\n\n"
+        + (table if models else "No submission registers a model.\n")
+    )
+
+
 def _write_gradebook(
     out: Path,
     records: Sequence[dict[str, Any]],
     numbers: Sequence[int],
     catalog: Sequence[ex.Exercise],
+    model_target: float,
 ) -> Gradebook:
-    rows = gradebook_rows(records, numbers)
+    rows = gradebook_rows(records, numbers, model_target)
     hidden = any(row.get(f"ex{n:02d}_hidden") is not None for row in rows for n in numbers)
     write_bytes_atomic(out / GRADEBOOK_CSV, _csv(rows, numbers, hidden).encode("utf-8"))
     write_json_atomic(
         out / GRADEBOOK_JSON, {"exercises": list(numbers), "rows": rows, "students": records}
     )
+    text = leaderboard_text(records, model_target)
+    write_bytes_atomic(out / LEADERBOARD_MD, text.encode("utf-8"))
     (out / FEEDBACK).mkdir(exist_ok=True)
     for record in records:
         text = feedback_text(record, numbers, catalog)

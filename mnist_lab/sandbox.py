@@ -16,6 +16,7 @@ malicious student: the tests run as the grader's user. Untrusted code belongs in
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -280,3 +281,87 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+# --- a student's own model --------------------------------------------------------------------
+
+RESULT_MARK = "MNIST_LAB_MODEL_RESULT "
+# Run inside the sandbox: find the models the student's files register, train the first one.
+_TRAIN_SCRIPT = f"""
+import json, sys
+from mnist_lab import registry
+from mnist_lab.training import TrainConfig, train
+epochs, limit, seed = json.loads(sys.argv[1])
+names = [n for n in registry.list_models() if registry.model_info(n).source == "exercise"]
+if not names:
+    print({RESULT_MARK!r} + json.dumps(None))
+    sys.exit(0)
+recipe = registry.model_info(names[0]).recipe
+config = TrainConfig(names[0], epochs=min(recipe.epochs, epochs), limit=limit, seed=seed,
+                     out="runs", keep_epochs=False)
+metrics = train(config, verbose=0).metrics
+keys = ("model", "val_accuracy", "test_accuracy", "params", "epochs", "train_seconds")
+print({RESULT_MARK!r} + json.dumps({{key: metrics[key] for key in keys}}))
+"""
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """The student's model trained on a fixed seed: its scores, or why there are none."""
+
+    model: str | None
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    params: int | None = None
+    epochs: int | None = None
+    train_seconds: float | None = None
+    error: str | None = None
+
+
+def train_student_model(
+    files: dict[str, bytes],
+    *,
+    epochs: int,
+    limit: int | None,
+    seed: int = 0,
+    timeout: float = 600,
+    memory_mb: int = 4096,
+    data_dir: Path | None = None,
+    threads: int = 1,
+) -> ModelOutcome | None:
+    """Train the first model the student's files register (by their recipe, at most `epochs`),
+    in the same kind of sandbox as the tests; None when no file registers one.
+
+    A file is looked at only if its text calls `register_model`, as the registry does, and one
+    with a syntax error is left out of the sandbox.
+    """
+    registering = {
+        name: source
+        for name, source in files.items()
+        if b"register_model" in source and syntax_error(source, name) is None
+    }
+    if not registering:
+        return None
+    data = Path(data_dir) if data_dir is not None else _instructor_data_dir()
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-model-") as scratch:
+        sandbox, private = Path(scratch) / "run", Path(scratch) / "grader"
+        for folder in ("exercises", "home", "tmp"):
+            (sandbox / folder).mkdir(parents=True)
+        private.mkdir()
+        for name, source in registering.items():
+            (sandbox / "exercises" / name).write_bytes(source)
+        log = private / "output.txt"
+        options = json.dumps([epochs, limit, seed])
+        command = [sys.executable, "-c", _TRAIN_SCRIPT, options]
+        with log.open("wb") as output:
+            code, stopped = _run_limited(
+                command, sandbox, sandbox_env(sandbox, data, threads), output, timeout, memory_mb
+            )
+        text = log.read_text(encoding="utf-8", errors="replace")
+    if stopped:
+        return ModelOutcome(None, error=stopped.replace("the tests", "the training"))
+    results = [line for line in text.splitlines() if line.startswith(RESULT_MARK)]
+    if code != 0 or not results:
+        return ModelOutcome(None, error=f"the model could not train: {last_line(text, code)}")
+    found = json.loads(results[-1].removeprefix(RESULT_MARK))
+    return None if found is None else ModelOutcome(**found)

@@ -24,7 +24,8 @@ from mnist_lab.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "mnist_lab" / "course" / "solutions"
 STUBS = ROOT / "exercises"
-EX2, EX3 = "ex02_normalize.py", "ex03_labels.py"
+EX2, EX3, EX8 = "ex02_normalize.py", "ex03_labels.py", "ex08_my_model.py"
+MODEL_LIMIT = 1000  # images the students' models train on: seconds, not minutes
 TIMEOUT = 15  # seconds per exercise: the solutions need a few, the loop needs them all
 
 CHEAT = '''
@@ -74,6 +75,7 @@ def classroom(tmp_path_factory):
         "bob": {EX2: (STUBS / EX2).read_text(), EX3: (STUBS / EX3).read_text()},
         "cy": {EX2: "while True:\n    pass\n", EX3: (SOLUTIONS / EX3).read_text()},
         "dee": {EX2: "def normalize(images:\n    return images\n", EX3: cheating_labels()},
+        "gus": {EX2: (SOLUTIONS / EX2).read_text(), EX8: (SOLUTIONS / EX8).read_text()},
     }
     for student, texts in files.items():
         folder = subs / student / ("exercises" if student == "bob" else "")
@@ -104,7 +106,14 @@ def graded(classroom, tmp_path_factory):
     out = tmp_path_factory.mktemp("grades") / "grades"
     events: list[dict] = []
     book = grading.grade(
-        subs, out=out, exercises="2-3", tests=hidden, timeout=TIMEOUT, on_progress=events.append
+        subs,
+        out=out,
+        exercises="2-3",
+        tests=hidden,
+        timeout=TIMEOUT,
+        model_epochs=1,
+        model_limit=MODEL_LIMIT,
+        on_progress=events.append,
     )
     return book, out, before, events
 
@@ -113,7 +122,7 @@ def graded(classroom, tmp_path_factory):
 def test_the_gradebook_scores_each_student_and_exercise(graded):
     book, out, _, _ = graded
     rows = {row["student"]: row for row in book.rows}
-    assert list(rows) == ["ada", "bob", "cy", "dee", "eve"]
+    assert list(rows) == ["ada", "bob", "cy", "dee", "eve", "gus"]
     score = {name: (row["ex02"], row["ex03"], row["ex03_hidden"]) for name, row in rows.items()}
     assert score["ada"] == (1.0, 1.0, 1.0)  # the solutions score 1 everywhere
     assert score["eve"] == score["ada"]  # a zip equals its folder
@@ -123,14 +132,28 @@ def test_the_gradebook_scores_each_student_and_exercise(graded):
     assert score["dee"][0] == 0.0 and rows["dee"]["notes"].startswith("ex02: SyntaxError on line 1")
     assert score["dee"][1] == 1.0 and score["dee"][2] == 0.5  # public all, hidden caught it
     assert rows["ada"]["total"] == 2.0 and rows["cy"]["total"] == 1.0
+    assert score["gus"][:2] == (1.0, 0.0) and "ex03: no file" in rows["gus"]["notes"]
+    # gus's exercise 8 registers a model: trained on seed 0, scored on validation, then test.
+    assert rows["gus"]["model"] == "my-model"
+    assert 0.3 < rows["gus"]["model_val_accuracy"] <= 1 and rows["gus"]["model_test_accuracy"]
+    assert "model misses the 97.00% validation target" in rows["gus"]["notes"]
+    assert rows["ada"]["model"] is None and "model" not in rows["ada"]["notes"]
 
     with (out / "gradebook.csv").open(newline="") as handle:
         table = list(csv.DictReader(handle))
     assert list(table[0]) == ["student", "ex02", "ex03", "ex02_hidden", "ex03_hidden"] + [
         "total",
+        "model",
+        "model_val_accuracy",
+        "model_test_accuracy",
         "notes",
     ]
-    assert [row["student"] for row in table] == ["ada", "bob", "cy", "dee", "eve"]
+    assert [row["student"] for row in table] == ["ada", "bob", "cy", "dee", "eve", "gus"]
+    board = (out / "leaderboard.md").read_text()
+    assert re.search(
+        r"\| 1 \| gus \| my-model \| [\d,]+ \| 1 \| \d+\.\d\d% \| \d+\.\d\d% \| missed \|", board
+    )
+    assert "test accuracy is measured once per model and ranks nothing" in board
     assert table[3]["ex03_hidden"] == "0.5" and table[0]["ex02_hidden"] == ""
 
 
@@ -162,7 +185,7 @@ def test_submissions_are_never_changed_and_progress_names_each_student(graded, c
     subs, _ = classroom
     assert digest(subs) == before
     done = [e for e in events if e["event"] == "task_done"]
-    assert sorted(e["key"] for e in done) == ["ada", "bob", "cy", "dee", "eve"]
+    assert sorted(e["key"] for e in done) == ["ada", "bob", "cy", "dee", "eve", "gus"]
     cy = next(e for e in done if e["key"] == "cy")
     assert cy["summary"] == f"1 of 2 (ex02: timed out after {TIMEOUT} s)"
 
@@ -182,6 +205,8 @@ def test_resume_grades_only_the_students_missing(graded, classroom):
         exercises="2-3",
         tests=hidden,
         timeout=TIMEOUT,
+        model_epochs=1,
+        model_limit=MODEL_LIMIT,
         resume=True,
         on_progress=events.append,
     )
@@ -192,7 +217,16 @@ def test_resume_grades_only_the_students_missing(graded, classroom):
     with pytest.raises(grading.GradingError, match="already holds a gradebook; add --resume"):
         grading.grade(subs, out=again, exercises="2-3", timeout=TIMEOUT)
     with pytest.raises(grading.GradingError, match=r"other options \(exercises differ\)"):
-        grading.grade(subs, out=again, exercises="2", timeout=TIMEOUT, tests=hidden, resume=True)
+        grading.grade(
+            subs,
+            out=again,
+            exercises="2",
+            timeout=TIMEOUT,
+            tests=hidden,
+            model_epochs=1,
+            model_limit=MODEL_LIMIT,
+            resume=True,
+        )
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,23 @@ def grade_command(
     memory: Annotated[
         int, typer.Option(help="Megabytes each exercise's tests may use before they are stopped.")
     ] = 4096,
+    model_epochs: Annotated[
+        int,
+        typer.Option(
+            help="Epochs at most of each student's own model (by its recipe, seed 0); 0: none."
+        ),
+    ] = 2,
+    model_limit: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            help="Train the students' models on this many images (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    model_target: Annotated[
+        float,
+        typer.Option(help="The grade rule: the validation accuracy a student's model must reach."),
+    ] = 0.97,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
     resume: Annotated[
@@ -57,7 +74,8 @@ def grade_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Grade a class: test every student's exercise files in their own processes, with partial
-    credit and hidden tests; write gradebook.csv, gradebook.json and feedback/STUDENT.md."""
+    credit and hidden tests, and train each student's own model; write gradebook.csv,
+    gradebook.json, leaderboard.md and feedback/STUDENT.md."""
     from mnist_lab.grading import grade
 
     with batch_progress(console(), "Students") as on_progress:
@@ -68,6 +86,9 @@ def grade_command(
             tests=tests,
             timeout=timeout,
             memory_mb=memory,
+            model_epochs=model_epochs,
+            model_limit=model_limit,
+            model_target=model_target,
             workers=workers,
             scheduler=scheduler,
             resume=resume,
@@ -84,4 +105,7 @@ def grade_command(
             for row in book.rows
         ],
     )
-    typer.echo(f"Saved in {book.path}/ (gradebook.csv, gradebook.json, feedback/STUDENT.md)")
+    typer.echo(
+        f"Saved in {book.path}/ (gradebook.csv, gradebook.json, leaderboard.md, "
+        "feedback/STUDENT.md)"
+    )
