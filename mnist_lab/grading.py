@@ -268,6 +268,12 @@ def grade_student(
     return StudentGrades(submission.student, results, model)
 
 
+def _test_outcomes(outcome: Any) -> dict[str, str]:
+    """Every test that ran, by name: "passed" or "failed"."""
+    failed = {failure.test for failure in outcome.failures}
+    return {name: "failed" if name in failed else "passed" for name in outcome.tests}
+
+
 def outcome_record(outcome: Any) -> dict[str, Any]:
     """A sandbox outcome as plain JSON data."""
     return {
@@ -276,6 +282,7 @@ def outcome_record(outcome: Any) -> dict[str, Any]:
         "score": round(outcome.score, 4),
         "error": outcome.error,
         "failures": [asdict(failure) for failure in outcome.failures],
+        "tests": _test_outcomes(outcome),
         "seconds": round(outcome.seconds, 2),
     }
 

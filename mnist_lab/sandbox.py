@@ -66,6 +66,7 @@ class TestsOutcome:
     error: str | None
     seconds: float
     notes: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()  # every test that ran, passed or not, by its junit name
 
     @property
     def score(self) -> float:
@@ -129,6 +130,8 @@ def run_exercise_tests(
         try:
             total, failures, notes = exercises.read_junit(report)
             setup = common_setup_error(report)
+            cases = ElementTree.parse(report).getroot().iter("testcase")
+            names = tuple(case.get("name", "?") for case in cases)
         except (OSError, ParseError):
             return outcome(f"the tests could not run: {last_line(text, code)}")
     seconds = time.monotonic() - start
@@ -137,7 +140,7 @@ def run_exercise_tests(
         return TestsOutcome(0, 0, (), f"the tests could not run: {last_line(text)}", seconds)
     if setup:  # the file itself did not import: one reason, not one failure per test
         return TestsOutcome(0, total, failures, f"the tests could not run: {setup}", seconds)
-    return TestsOutcome(total - len(failures), total, failures, None, seconds, notes)
+    return TestsOutcome(total - len(failures), total, failures, None, seconds, notes, names)
 
 
 def common_setup_error(report: Path) -> str | None:

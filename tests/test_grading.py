@@ -166,6 +166,10 @@ def test_gradebook_json_keeps_every_outcome_and_feedback_explains(graded):
     hidden = dee["exercises"]["03"]["hidden"]
     assert (hidden["passed"], hidden["total"]) == (1, 2)
     assert hidden["failures"][0]["test"] == "test_one_hot_with_three_classes_of_other_labels"
+    assert hidden["tests"] == {
+        "test_one_hot_with_three_classes_of_other_labels": "failed",
+        "test_one_hot_of_an_empty_batch": "passed",
+    }
     bob = next(s for s in book["students"] if s["student"] == "bob")
     assert bob["exercises"]["02"]["public"]["passed"] == 0
     assert bob["exercises"]["02"]["public"]["total"] >= 10
@@ -227,6 +231,30 @@ def test_resume_grades_only_the_students_missing(graded, classroom):
             model_limit=MODEL_LIMIT,
             resume=True,
         )
+
+
+@pytest.mark.slow
+def test_a_local_cluster_of_two_grades_the_same(classroom, graded, tmp_path):
+    """--workers 2: the students are graded two at a time in Dask worker processes, with the
+    same results as one after another here."""
+    subs, _ = classroom
+    book, _, _, _ = graded
+    events: list[dict] = []
+    cluster = grading.grade(
+        subs,
+        out=tmp_path / "grades",
+        exercises="3",
+        timeout=TIMEOUT,
+        model_epochs=0,
+        workers=2,
+        on_progress=events.append,
+    )
+    assert events[0]["executor"] == "dask-local" and events[0]["workers"] == 2
+    workers = {e["worker"] for e in events if e["event"] == "task_done"}
+    assert all(worker.startswith("tcp://127.0.0.1:") for worker in workers), workers
+    assert [(row["student"], row["ex03"]) for row in cluster.rows] == [
+        (row["student"], row["ex03"]) for row in book.rows
+    ]
 
 
 @pytest.mark.parametrize(
