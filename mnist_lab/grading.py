@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_lab import data as mnist_data
 from mnist_lab import exercises as ex
 from mnist_lab.errors import ConfigError, MnistLabError
 from mnist_lab.executors import Call, check_workers, open_executor
@@ -320,13 +321,11 @@ def grade(
     catalog = ex.load_catalog()
     numbers = parse_exercises(exercises, catalog)
     check_workers(workers, scheduler)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(
-            f"The 'timeout' option must be a number of seconds > 0. Got {timeout!r} instead.",
-            option="timeout",
-        )
+    _check_options(timeout, memory_mb, model_epochs, model_limit, model_target)
     hidden_dir = _hidden_dir(tests)
     classroom = find_submissions(submissions)
+    # The tests in the sandboxes read MNIST from this cache: fetch it here, once, if missing.
+    mnist_data.load_mnist(data_dir)
     out = Path(out).expanduser()
     plan = {
         "submissions": str(Path(submissions).expanduser().resolve()),
@@ -366,6 +365,41 @@ def grade(
         ) from None
     records = [done[submission.student] for submission in classroom]
     return _write_gradebook(out, records, numbers, catalog, model_target)
+
+
+def _check_options(
+    timeout: Any, memory_mb: Any, model_epochs: Any, model_limit: Any, model_target: Any
+) -> None:
+    """One line for the first option out of its range, before anything is graded."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    checks = [
+        ("timeout", number(timeout) and timeout > 0, "a number of seconds > 0", timeout),
+        ("memory_mb", whole(memory_mb) and memory_mb >= 100, "an int >= 100 (MB)", memory_mb),
+        ("model_epochs", whole(model_epochs) and model_epochs >= 0, "an int >= 0", model_epochs),
+        (
+            "model_limit",
+            model_limit is None or (whole(model_limit) and model_limit >= 1),
+            "an int >= 1",
+            model_limit,
+        ),
+        (
+            "model_target",
+            number(model_target) and 0 < model_target <= 1,
+            "a validation accuracy in (0, 1]",
+            model_target,
+        ),
+    ]
+    for name, ok, rule, value in checks:
+        if not ok:
+            raise ConfigError(
+                f"The '{name}' option must be {rule}. Got {value!r} instead.", option=name
+            )
 
 
 def _hidden_dir(tests: str | Path | None) -> str | None:

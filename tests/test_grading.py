@@ -295,6 +295,9 @@ def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
         (["both"], f"{both} holds two submissions of ann (ann and ann.zip); keep one of them."),
         (["empty", "--exercises", "0"], "The '--exercises' option names exercise 0"),
         (["empty", "--timeout", "0"], "The '--timeout' option must be a number of seconds > 0"),
+        (["empty", "--memory", "5"], "The '--memory' option must be an int >= 100 (MB). Got 5"),
+        (["empty", "--model-target", "97"], "The '--model-target' option must be a validation"),
+        (["empty", "--model-epochs", "-1"], "The '--model-epochs' option must be an int >= 0."),
     ]
     for args, start in cases:
         where = [str(tmp_path / args[0]), *args[1:], "--out", str(tmp_path / "out")]

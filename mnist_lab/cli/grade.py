@@ -46,8 +46,11 @@ def grade_command(
     timeout: Annotated[
         float, typer.Option(help="Seconds each exercise's tests may run before they are stopped.")
     ] = 120,
-    memory: Annotated[
-        int, typer.Option(help="Megabytes each exercise's tests may use before they are stopped.")
+    memory_mb: Annotated[
+        int,
+        typer.Option(
+            "--memory", help="Megabytes each exercise's tests may use before they are stopped."
+        ),
     ] = 4096,
     model_epochs: Annotated[
         int,
@@ -85,7 +88,7 @@ def grade_command(
             exercises=exercises,
             tests=tests,
             timeout=timeout,
-            memory_mb=memory,
+            memory_mb=memory_mb,
             model_epochs=model_epochs,
             model_limit=model_limit,
             model_target=model_target,
