@@ -172,8 +172,8 @@ class _Counts:
 @dataclass(frozen=True)
 class Call:
     """Any other task (grading a student, for one): a picklable module-level function and its
-    arguments, run where the trainings run. `fn` must not raise for the task's own failures:
-    it returns them, so Dask never retries them."""
+    arguments, run where the trainings run. What `fn` raises becomes the result's one-line
+    error; a worker that dies under it is replaced and the call rerun, as Dask does."""
 
     key: str
     fn: Callable[..., Any]
@@ -534,9 +534,11 @@ class DaskExecutor(Executor):
                 try:
                     value, worker = future.result()
                     result = CallResult(call, value, None, worker)
-                except Exception as error:  # KilledWorker: its worker died allowed-failures times
+                except Exception as error:
                     reason = first_line(error, with_type=True)
-                    result = CallResult(call, None, f"lost its worker too often ({reason})")
+                    if type(error).__name__ == "KilledWorker":  # died allowed-failures times
+                        reason = f"lost its worker too often ({reason})"
+                    result = CallResult(call, None, reason)
                 yield _call_done(result, counts, on_event)
         except (KeyboardInterrupt, GeneratorExit):
             with contextlib.suppress(Exception):
