@@ -233,7 +233,7 @@ def grade_student(
     chosen = [exercise for exercise in catalog if exercise.number in numbers]
     results: dict[str, dict[str, Any]] = {}
     with opened(submission) as root:
-        files = student_files(root, chosen)
+        files = student_files(root, catalog)  # every exercise's: a model may live in any
         for exercise in chosen:
             options = {"timeout": timeout, "memory_mb": memory_mb, "threads": threads}
             options["data_dir"] = Path(data_dir) if data_dir else None
@@ -253,8 +253,7 @@ def grade_student(
             }
         model = None
         if model_options is not None:
-            every_file = student_files(root, catalog).values()
-            sources = {path.name: path.read_bytes() for path in every_file}
+            sources = {path.name: path.read_bytes() for path in files.values()}
             trained = train_student_model(
                 sources,
                 epochs=model_options["epochs"],

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -107,11 +108,7 @@ def run_exercise_tests(
     if problem:
         return outcome(problem)
     data = Path(data_dir) if data_dir is not None else _instructor_data_dir()
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-sandbox-") as scratch:
-        sandbox, private = Path(scratch) / "run", Path(scratch) / "grader"
-        for folder in ("exercises", "tests", "home", "tmp"):
-            (sandbox / folder).mkdir(parents=True)
-        private.mkdir()
+    with _sandbox("exercises", "tests") as (sandbox, private):
         (sandbox / "exercises" / exercise.file.name).write_bytes(source)
         shutil.copyfile(exercise.tests.parent / "conftest.py", sandbox / "tests" / "conftest.py")
         shutil.copyfile(tests_file, sandbox / "tests" / tests_file.name)
@@ -128,10 +125,10 @@ def run_exercise_tests(
             return outcome(stopped)
         text = log.read_text(encoding="utf-8", errors="replace")
         try:
-            total, failures, notes = exercises.read_junit(report)
-            setup = common_setup_error(report)
-            cases = ElementTree.parse(report).getroot().iter("testcase")
-            names = tuple(case.get("name", "?") for case in cases)
+            root = ElementTree.parse(report).getroot()  # read once, for all three
+            total, failures, notes = exercises.summarize_junit(root)
+            setup = common_setup_error(root)
+            names = tuple(case.get("name", "?") for case in root.iter("testcase"))
         except (OSError, ParseError):
             return outcome(f"the tests could not run: {last_line(text, code)}")
     seconds = time.monotonic() - start
@@ -143,11 +140,23 @@ def run_exercise_tests(
     return TestsOutcome(total - len(failures), total, failures, None, seconds, notes, names)
 
 
-def common_setup_error(report: Path) -> str | None:
-    """The one error every test of the report failed on at setup (the student's file did not
-    import: a NameError, an ImportError), in plain words; None if the tests ran."""
+@contextlib.contextmanager
+def _sandbox(*folders: str) -> Iterator[tuple[Path, Path]]:
+    """A fresh sandbox folder (with `folders`, home/ and tmp/) and, beside it, a private folder
+    for what only the grader reads (the report, the log); both removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-sandbox-") as scratch:
+        sandbox, private = Path(scratch) / "run", Path(scratch) / "grader"
+        for folder in (*folders, "home", "tmp"):
+            (sandbox / folder).mkdir(parents=True)
+        private.mkdir()
+        yield sandbox, private
+
+
+def common_setup_error(root: ElementTree.Element) -> str | None:
+    """The one error every test of a parsed report failed on at setup (the student's file did
+    not import: a NameError, an ImportError), in plain words; None if the tests ran."""
     messages = set()
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         error = case.find("error")
         message = "" if error is None else error.get("message", "")
         if not message.startswith("failed on setup"):
@@ -346,11 +355,7 @@ def train_student_model(
     if not registering:
         return None
     data = Path(data_dir) if data_dir is not None else _instructor_data_dir()
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-model-") as scratch:
-        sandbox, private = Path(scratch) / "run", Path(scratch) / "grader"
-        for folder in ("exercises", "home", "tmp"):
-            (sandbox / folder).mkdir(parents=True)
-        private.mkdir()
+    with _sandbox("exercises") as (sandbox, private):
         for name, source in registering.items():
             (sandbox / "exercises" / name).write_bytes(source)
         log = private / "output.txt"
