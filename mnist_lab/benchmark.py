@@ -25,6 +25,7 @@ from typing import Any
 
 from mnist_lab import data as mnist_data
 from mnist_lab import plots, preprocess, registry, runs
+from mnist_lab import precision as precisions
 from mnist_lab.errors import ConfigError, MnistLabError
 from mnist_lab.executors import (
     DASK_LOCAL,
@@ -258,7 +259,8 @@ def _cpu_model() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """The machine the timings belong to: CPU, logical cores, versions and GPUs."""
+    """The machine the timings belong to: CPU (and whether it has AMX for bfloat16), logical
+    cores, versions and GPUs."""
     import keras
     import tensorflow as tf
 
@@ -271,6 +273,7 @@ def machine_info() -> dict[str, Any]:
         gpus.append(details.get("device_name") or device.name)
     return {
         "cpu": _cpu_model(),
+        "amx_bf16": precisions.cpu_has_amx_bf16(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -339,8 +342,10 @@ def format_leaderboard(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
 def describe_machine(machine: dict[str, Any]) -> str:
     """One line naming the machine, so a reader knows what the seconds were measured on."""
     gpus = ", ".join(machine["gpus"]) or "no GPU"
+    amx = {True: " with AMX-BF16", False: " without AMX"}.get(machine.get("amx_bf16"), "")
     return (
-        f"{machine['cpu']}, {machine['cores']} logical cores, {gpus}; Python {machine['python']}, "
+        f"{machine['cpu']}{amx}, {machine['cores']} logical cores, {gpus}; "
+        f"Python {machine['python']}, "
         f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}"
     )
 

@@ -372,9 +372,12 @@ def _as_list(outputs: Any) -> list[Any]:
 
 
 def _numpy(value: Any) -> np.ndarray:
+    """A tensor as numpy; a bfloat16 model's activations and gradients as float32, which numpy,
+    matplotlib and JSON all understand."""
     import keras
 
-    return np.asarray(keras.ops.convert_to_numpy(value))
+    array = np.asarray(keras.ops.convert_to_numpy(value))
+    return array.astype(np.float32) if str(array.dtype) in ("bfloat16", "float16") else array
 
 
 def _as_batch(images: Any, dtype: str, *, single: bool = False) -> np.ndarray:

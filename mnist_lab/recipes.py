@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from mnist_lab import precision as precisions
 from mnist_lab.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -46,6 +47,8 @@ class Recipe:
     `warmup` of the steps, then follows a cosine down to zero: the one-cycle shape that trains
     small nets fastest. `precise_batch_norm` re-estimates the
     batch-norm statistics on training images after the last epoch (see `precise_bn`).
+    `precision` is "float32", "bfloat16" (Keras's mixed policy) or "auto": bfloat16 only where
+    the hardware is fast at it (see `precision`).
     """
 
     epochs: int = 5
@@ -58,8 +61,10 @@ class Recipe:
     label_smoothing: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
     precise_batch_norm: bool = False
+    precision: str = precisions.FLOAT32
 
     def __post_init__(self) -> None:
+        precisions.check(self.precision)
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ConfigError(
                 f"The recipe's 'optimizer' must be one of {', '.join(OPTIMIZERS)} or None. "
@@ -136,6 +141,8 @@ class Recipe:
             parts.append("augmented")
         if self.precise_batch_norm:
             parts.append("precise BN")
+        if self.precision != precisions.FLOAT32:
+            parts.append(f"precision {self.precision}")
         return ", ".join(parts)
 
 
@@ -151,7 +158,7 @@ def recipe_fields() -> dict[str, str]:
         if item.name == "augmentation":
             for sub in fields(Augmentation):
                 kinds[f"augmentation.{sub.name}"] = "float"
-        elif item.name in ("optimizer", "schedule"):
+        elif item.name in ("optimizer", "schedule", "precision"):
             kinds[item.name] = "choice"
         else:
             kinds[item.name] = {"int": "int", "float": "float", "bool": "bool"}[str(item.type)]
@@ -160,7 +167,11 @@ def recipe_fields() -> dict[str, str]:
 
 def choices_of(name: str) -> tuple[str | None, ...]:
     """The allowed values of a "choice" field."""
-    return {"optimizer": (None, *OPTIMIZERS), "schedule": SCHEDULES}[name]
+    return {
+        "optimizer": (None, *OPTIMIZERS),
+        "schedule": SCHEDULES,
+        "precision": precisions.PRECISIONS,
+    }[name]
 
 
 def canonical_field(name: str) -> str:

@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 from mnist_lab import data as mnist_data
 from mnist_lab import devices as mnist_devices
 from mnist_lab import interrupts, plots, precise_bn, preprocess, registry, runs
+from mnist_lab import precision as precisions
 from mnist_lab.compiling import compile_with_recipe
 from mnist_lab.errors import (
     ConfigError,
@@ -333,15 +334,26 @@ def train(
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
+    compute = precisions.resolve(recipe.precision)
     with _scope(strategy):
-        model = _build(config)  # a model that breaks the contract fails here, before a run folder
+        # A model that breaks the contract fails here, before a run folder is made.
+        model = _build(config, compute)
     if config.keep_epochs is None:
         config = replace(config, keep_epochs=model.count_params() < KEEP_EPOCHS_MAX_PARAMS)
     run = runs.create_run(config.out, config.model)
     run.write(runs.CONFIG, {**asdict(config), "recipe": recipe.to_dict()})
     run.set_state(runs.RUNNING, 0, config.epochs)
     return _fit(
-        run, config, recipe, prepared, model, [], strategy, verbose=verbose, callbacks=callbacks
+        run,
+        config,
+        recipe,
+        prepared,
+        model,
+        [],
+        strategy,
+        precision=compute,
+        verbose=verbose,
+        callbacks=callbacks,
     )
 
 
@@ -361,12 +373,16 @@ def _scope(strategy: Any | None) -> contextlib.AbstractContextManager[Any]:
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
-def _build(config: TrainConfig) -> Any:
-    """The model with its seeded initial weights (a resumed run then loads its checkpoint)."""
+def _build(config: TrainConfig, precision: str) -> Any:
+    """The model with its seeded initial weights (a resumed run then loads its checkpoint), its
+    layers computing in `precision` (a resolved one: float32 or bfloat16)."""
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    return registry.create_model(config.model)
+    with precisions.policy(precision):
+        model = registry.create_model(config.model)
+    precisions.check_output(model, config.model, precision)
+    return model
 
 
 def resume(
@@ -403,8 +419,9 @@ def resume(
     if dataset is None:
         dataset = mnist_data.load_mnist(config.data_dir)
     prepared = prepare(dataset, config)
+    compute = precisions.resolve(recipe.precision)
     with _scope(strategy):
-        model = _build(config)
+        model = _build(config, compute)
     return _fit(
         run,
         config,
@@ -413,6 +430,7 @@ def resume(
         model,
         history,
         strategy,
+        precision=compute,
         verbose=verbose,
         callbacks=callbacks,
     )
@@ -427,10 +445,14 @@ def _fit(
     history: list[dict[str, float]],
     strategy: Any | None,
     *,
+    precision: str,
     verbose: int | str,
     callbacks: Sequence[Any],
 ) -> runs.Run:
     """Fit (from the run's checkpoint, if it has one), evaluate, and complete the run folder.
+
+    `precision` is what the model's layers compute in (resolved from the recipe's), recorded in
+    the run's metrics.
 
     Under a `strategy` each step takes one per-device batch on every replica: a global batch of
     `batch_size` times the replicas, which the step count and the learning rate schedule follow.
@@ -483,7 +505,11 @@ def _fit(
                     verbose=0,
                 )[:2]
             batch_norm_seconds = time.perf_counter() - started
-            placement: dict[str, Any] = {"replicas": replicas, "global_batch_size": batch_size}
+            placement: dict[str, Any] = {
+                "replicas": replicas,
+                "global_batch_size": batch_size,
+                "precision": precision,
+            }
             if strategy is not None:
                 placement["devices"] = mnist_devices.device_names(strategy)
             # Then the test set, once: nothing after this line changes the model it scored.
@@ -579,8 +605,8 @@ def _complete(
     The training seconds are the epochs' own (checkpoints included) plus a precise-BN pass.
     `val_accuracy` and `val_loss` are the final model's (after a precise-BN pass, when the
     recipe has one, so the pass itself is judged on validation); the test scores are the one
-    look at the test set. `placement` gives the replicas and the global batch size (and the
-    devices' names on several devices).
+    look at the test set. `placement` gives the replicas, the global batch size and the
+    precision (and the devices' names on several devices).
     """
     epoch_seconds = sum(row["seconds"] for row in history)
     test_accuracy = float(scores["test_accuracy"])

@@ -42,7 +42,7 @@ ROW_KEYS = {
     "failed",
     "errors",
 }
-MACHINE_KEYS = {"cpu", "cores", "python", "tensorflow", "keras", "gpus"}
+MACHINE_KEYS = {"cpu", "amx_bf16", "cores", "python", "tensorflow", "keras", "gpus"}
 
 
 def dense_model():
@@ -218,6 +218,10 @@ def test_describe_machine():
         "Some CPU, 2 logical cores, no GPU; Python 3.12.3, TensorFlow 2.21.0, Keras 3.13.0"
     )
     assert "cores, GPU A, GPU B;" in bench.describe_machine(machine | {"gpus": ["GPU A", "GPU B"]})
+    assert bench.describe_machine(machine | {"amx_bf16": True}).startswith(
+        "Some CPU with AMX-BF16, 2 logical cores"
+    )
+    assert bench.describe_machine(machine | {"amx_bf16": False}).startswith("Some CPU without AMX,")
 
 
 # --- options and folders ----------------------------------------------------------------------

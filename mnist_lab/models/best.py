@@ -31,6 +31,7 @@ from mnist_lab.registry import register_model
         warmup=0.1,
         label_smoothing=0.1,
         augmentation=Augmentation(rotation=10, shift=0.1, zoom=0.1),
+        precision="auto",
     ),
 )
 def best() -> keras.Model:
@@ -47,7 +48,7 @@ def best() -> keras.Model:
             layers.Flatten(),
             *dense_bn_relu(128),
             layers.Dropout(0.3),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(10, activation="softmax", dtype="float32"),
         ],
         name="best",
     )
