@@ -7,6 +7,7 @@ SPEC is a comma-separated layer list, e.g. "c:24:5,p:2,c:48:3,p:2,f":
   cb:F:K[:S[:PAD]] the same without bias, followed by BatchNormalization and ReLU
   p:N              MaxPooling2D(N)      d:N   Dense(N, ReLU)      f   Flatten
   n                pixels standardized to mean 0, deviation 1 (MNIST's 0.1307 and 0.3081)
+  k:N              Cropping2D(N): drop N pixels of the (almost always empty) border on each side
 A softmax layer of 10 always ends the model. Each run prints one JSON line: training seconds
 (as `mnist-lab train` measures them) and validation accuracy per epoch, on the seeded stratified
 split. Candidates are compared on validation accuracy only: `train` scores the test set once at
@@ -53,6 +54,8 @@ def build(spec: str):
             stack.append(layers.MaxPooling2D(int(args[0])))
         elif kind == "d":
             stack.append(layers.Dense(int(args[0]), activation="relu"))
+        elif kind == "k":
+            stack.append(layers.Cropping2D(int(args[0])))
         elif kind == "f":
             stack.append(layers.Flatten())
         elif kind == "n":  # standardize with MNIST's pixel mean and deviation
@@ -93,6 +96,8 @@ def run_candidate(
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
+        "warmup": warmup,
+        "label_smoothing": label_smoothing,
         "seed": seed,
         "params": run.metrics["params"],
         "train_seconds": run.metrics["train_seconds"],
