@@ -14,7 +14,7 @@ DOCS_STAMP := $(VENV)/.installed-docs
 help:
 	@echo "make train   train the reference CNN: 5 epochs, about 50 s on 2 cores (sets up on first use)"
 	@echo "make test    run the test suite (sets everything up on first use)"
-	@echo "make bench   measure the zoo's performance targets (about 20 minutes on 2 cores)"
+	@echo "make bench   measure the zoo's targets and time to accuracy (about 50 minutes on 2 cores)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
 	@echo "make docs-assets  regenerate the site's figures and tables (a benchmark: about 7 minutes on 2 cores)"
