@@ -14,7 +14,7 @@ makes two epochs enough, and label smoothing 0.1 keeps the high rate from making
 overconfident.
 
 It was chosen on validation accuracy among the candidates of `tests/perf/choose_fast.py`
-(three rounds, 2026-11-30): the fastest whose validation accuracy averaged 99.0% over seeds 0,
+(rounds 2 to 4, 2026-11-30): the fastest whose validation accuracy averaged 99.0% over seeds 0,
 1 and 2. One-epoch networks came within 0.05 to 0.3 points of it on validation. What was tried
 and what it gave is in docs/zoo.md. It asks for `precision="auto"`: bfloat16 on hardware that
 is fast at it, float32 elsewhere (see `mnist_lab.precision`).
