@@ -2,10 +2,10 @@
 
 Under Keras's "mixed_bfloat16" policy each layer computes in bfloat16 (8 bits of mantissa, the
 range of float32) and keeps its weights in float32, so the optimizer's small updates are not
-lost. It pays only on hardware built for it: Intel CPUs with AMX ran the reference's whole
-training in 0.66 of its float32 time at the same accuracy, while on an AMD EPYC without AMX
-bfloat16 was slower than float32. So a recipe may ask for "auto": bfloat16 on a CPU with the
-`amx_bf16` flag or a GPU of compute capability 8.0 or more (Ampere and later), float32
+lost. It pays only on hardware built for it: on Intel CPUs with AMX the reference was reported
+to train in about two thirds of its float32 time at the same accuracy, while on an AMD EPYC
+without AMX bfloat16 was slower than float32. So a recipe may ask for "auto": bfloat16 on a CPU
+with the `amx_bf16` flag or a GPU of compute capability 8.0 or more (Ampere and later), float32
 elsewhere. The run records what it used (`precision` in metrics.json).
 
 A model trained in bfloat16 must end in a float32 layer (`Dense(10, activation="softmax",
