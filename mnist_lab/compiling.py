@@ -54,10 +54,14 @@ def compile_with_recipe(model: Any, recipe: Recipe, total_steps: int) -> Any:
         return compile_if_needed(model)
     rate = learning_rate(recipe, total_steps)
     decay = recipe.weight_decay or None  # Keras applies a decoupled decay when it is set
+    # Keras keeps the average in the optimizer and puts it in the model when fit ends.
+    ema = {"use_ema": True, "ema_momentum": recipe.ema_momentum} if recipe.ema_momentum else {}
     optimizers = {
-        "adam": lambda: keras.optimizers.Adam(rate, weight_decay=decay),
-        "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay),
-        "sgd": lambda: keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay),
+        "adam": lambda: keras.optimizers.Adam(rate, weight_decay=decay, **ema),
+        "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay, **ema),
+        "sgd": lambda: keras.optimizers.SGD(
+            rate, momentum=0.9, nesterov=True, weight_decay=decay, **ema
+        ),
     }
     model.compile(
         optimizer=optimizers[recipe.optimizer or "adam"](),

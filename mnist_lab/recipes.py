@@ -47,6 +47,9 @@ class Recipe:
     `warmup` of the steps, then follows a cosine down to zero: the one-cycle shape that trains
     small nets fastest. `precise_batch_norm` re-estimates the
     batch-norm statistics on training images after the last epoch (see `precise_bn`).
+    `ema_momentum` above 0 keeps an exponential moving average of the weights during training
+    (each step: average = momentum * average + (1 - momentum) * weights) and ends with it in
+    place of the last weights; 0.999 averages over about the last thousand steps.
     `precision` is "float32", "bfloat16" (Keras's mixed policy) or "auto": bfloat16 only where
     the hardware is fast at it (see `precision`).
     """
@@ -61,6 +64,7 @@ class Recipe:
     label_smoothing: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
     precise_batch_norm: bool = False
+    ema_momentum: float = 0.0
     precision: str = precisions.FLOAT32
 
     def __post_init__(self) -> None:
@@ -85,6 +89,11 @@ class Recipe:
             )
         if not 0 <= self.warmup < 1:
             raise ConfigError(f"The recipe's 'warmup' must be in [0, 1). Got {self.warmup!r}.")
+        if not _is_number(self.ema_momentum) or not 0 <= self.ema_momentum < 1:
+            raise ConfigError(
+                f"The recipe's 'ema_momentum' must be in [0, 1) (0: no average). "
+                f"Got {self.ema_momentum!r}."
+            )
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(
                 f"The recipe's 'label_smoothing' must be in [0, 1). Got {self.label_smoothing!r}."
@@ -99,6 +108,7 @@ class Recipe:
             or self.weight_decay > 0
             or self.schedule != "constant"
             or self.label_smoothing > 0
+            or self.ema_momentum > 0
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +151,8 @@ class Recipe:
             parts.append("augmented")
         if self.precise_batch_norm:
             parts.append("precise BN")
+        if self.ema_momentum:
+            parts.append(f"weights averaged ({self.ema_momentum:g})")
         if self.precision != precisions.FLOAT32:
             parts.append(f"precision {self.precision}")
         return ", ".join(parts)

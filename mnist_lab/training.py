@@ -493,18 +493,20 @@ def _fit(
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
             )
             # The final model on validation (what choices are made on): the last epoch's
-            # figures, unless a precise-BN pass changed the model after it.
+            # figures, unless averaged weights (put in place when fit ends) or a precise-BN
+            # pass changed the model after it.
             val_loss, val_accuracy = history[-1]["val_loss"], history[-1]["val_accuracy"]
             started = time.perf_counter()
             if recipe.precise_batch_norm:
                 precise_bn.recalibrate(model, prepared.x_train, seed=config.seed)
+            batch_norm_seconds = time.perf_counter() - started
+            if recipe.precise_batch_norm or recipe.ema_momentum:
                 val_loss, val_accuracy = model.evaluate(
                     prepared.x_val,
                     prepared.y_val,
                     batch_size=_even_batch(len(prepared.x_val), 1024, replicas),
                     verbose=0,
                 )[:2]
-            batch_norm_seconds = time.perf_counter() - started
             placement: dict[str, Any] = {
                 "replicas": replicas,
                 "global_batch_size": batch_size,
@@ -603,8 +605,9 @@ def _complete(
     """Write the finished run's metrics, model and curves, then drop its checkpoint.
 
     The training seconds are the epochs' own (checkpoints included) plus a precise-BN pass.
-    `val_accuracy` and `val_loss` are the final model's (after a precise-BN pass, when the
-    recipe has one, so the pass itself is judged on validation); the test scores are the one
+    `val_accuracy` and `val_loss` are the final model's (with its averaged weights and after a
+    precise-BN pass, when the recipe has them, so they are judged on validation); the test
+    scores are the one
     look at the test set. `placement` gives the replicas, the global batch size and the
     precision (and the devices' names on several devices).
     """

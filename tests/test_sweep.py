@@ -19,7 +19,7 @@ runner = CliRunner()
 FIELDS = (
     "epochs, batch_size, optimizer, learning_rate, weight_decay, schedule, warmup, "
     "label_smoothing, augmentation.rotation, augmentation.shift, augmentation.zoom, "
-    "precise_batch_norm, precision"
+    "precise_batch_norm, ema_momentum, precision"
 )
 EXAMPLE = "(e.g. learning_rate=1e-3,3e-3,1e-2)"
 

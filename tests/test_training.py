@@ -237,6 +237,38 @@ def test_a_precise_bn_pass_is_scored_on_validation_after_it(clean_registry, tmp_
     assert run.metrics["val_accuracy"] == pytest.approx(accuracy, abs=1e-6)
 
 
+def test_averaged_weights_are_the_saved_model_and_scored_on_validation(
+    clean_registry, tmp_path, mnist
+):
+    """With `ema_momentum`, fit ends with the average of the weights in place: the saved model
+    is the average (not the last step's weights), and metrics.json scores it on validation."""
+    clean_registry.register_model(
+        "ema-mlp", recipe=Recipe(epochs=1, batch_size=64, ema_momentum=0.9)
+    )(model_info("mlp").builder)
+    config = TrainConfig(model="ema-mlp", limit=1024, out=str(tmp_path), seed=0)
+    run = train(config, dataset=mnist, verbose=0)
+    model = keras.saving.load_model(run.path / "model.keras", safe_mode=True)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.9
+    averages = [v.numpy() for v in model.optimizer._model_variables_moving_average]
+    for average, weight in zip(averages, model.trainable_weights, strict=True):
+        np.testing.assert_allclose(weight.numpy(), average, rtol=1e-6, atol=1e-7)
+    data = prepare(mnist, config)
+    predictions = model.predict(data.x_val, verbose=0).argmax(axis=1)
+    accuracy = float(np.mean(predictions == data.y_val.argmax(axis=1)))
+    assert run.metrics["val_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert run.metrics["precise_batch_norm_seconds"] == 0
+
+
+def test_ema_momentum_is_checked_and_summarized():
+    with pytest.raises(ConfigError) as refused:
+        Recipe(ema_momentum=1.0)
+    assert str(refused.value) == (
+        "The recipe's 'ema_momentum' must be in [0, 1) (0: no average). Got 1.0."
+    )
+    assert Recipe(ema_momentum=0.999).compiles
+    assert Recipe(ema_momentum=0.999).summary().endswith("weights averaged (0.999)")
+
+
 def test_curves_png_is_a_real_figure(quick_run):
     image = imread(quick_run.path / "curves.png")
     assert image.shape[:2] == (400, 1000)
