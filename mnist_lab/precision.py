@@ -27,17 +27,23 @@ BFLOAT16_GPU_CAPABILITY = (8, 0)  # Ampere: the first NVIDIA GPUs with bfloat16 
 CPUINFO = Path("/proc/cpuinfo")
 
 
-def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
-    """The CPU's feature flags as Linux lists them (none where there is no /proc/cpuinfo)."""
+def cpuinfo_field(name: str, cpuinfo: Path = CPUINFO) -> str:
+    """The first non-empty value of `name` in Linux's CPU description ("" where there is none,
+    or no /proc/cpuinfo at all)."""
     try:
         with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
                 key, _, value = line.partition(":")
-                if key.strip() == "flags":
-                    return frozenset(value.split())
+                if key.strip() == name and value.strip():
+                    return value.strip()
     except OSError:
         pass
-    return frozenset()
+    return ""
+
+
+def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them (none where there is no /proc/cpuinfo)."""
+    return frozenset(cpuinfo_field("flags", cpuinfo).split())
 
 
 def cpu_has_amx_bf16(cpuinfo: Path = CPUINFO) -> bool:

@@ -452,8 +452,7 @@ def main() -> None:
         keep = {name for name in args.keep.split(",") if name}
         if args.skip_best:
             keep.add("best")
-        results = measure(keep, previous)
-        write_json(results)
+        results = measure(keep, previous)  # it writes targets.json after every model
     (RESULTS / "targets.md").write_text(targets_markdown(results))
     (RESULTS / "time_to_accuracy.md").write_text(table_markdown(results))
     print(f"Wrote {RESULTS / 'targets.md'} and {RESULTS / 'time_to_accuracy.md'}")
