@@ -56,9 +56,12 @@ def compile_with_recipe(model: Any, recipe: Recipe, total_steps: int) -> Any:
     decay = recipe.weight_decay or None  # Keras applies a decoupled decay when it is set
     # Keras keeps the average in the optimizer and puts it in the model when fit ends.
     ema = {"use_ema": True, "ema_momentum": recipe.ema_momentum} if recipe.ema_momentum else {}
+    betas = {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
     optimizers = {
-        "adam": lambda: keras.optimizers.Adam(rate, weight_decay=decay, **ema),
-        "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay, **ema),
+        "adam": lambda: keras.optimizers.Adam(rate, weight_decay=decay, **betas, **ema),
+        "adamw": lambda: keras.optimizers.AdamW(
+            rate, weight_decay=recipe.weight_decay, **betas, **ema
+        ),
         "sgd": lambda: keras.optimizers.SGD(
             rate, momentum=0.9, nesterov=True, weight_decay=decay, **ema
         ),

@@ -17,6 +17,7 @@ from mnist_lab.errors import ConfigError
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 DEFAULT_LEARNING_RATE = 1e-3  # the classic project's Adam
+DEFAULT_BETA_1, DEFAULT_BETA_2 = 0.9, 0.999  # Keras's Adam
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Recipe:
     `ema_momentum` above 0 keeps an exponential moving average of the weights during training
     (each step: average = momentum * average + (1 - momentum) * weights) and ends with it in
     place of the last weights; 0.999 averages over about the last thousand steps.
+    `beta_1` and `beta_2` are Adam's (and AdamW's) decay rates of its running means of the
+    gradient and of its square; lower ones, such as (0.7, 0.9), let it follow a short
+    one-cycle schedule in one or two epochs. SGD has no such rates.
     `precision` is "float32", "bfloat16" (Keras's mixed policy) or "auto": bfloat16 only where
     the hardware is fast at it (see `precision`).
     """
@@ -65,6 +69,8 @@ class Recipe:
     augmentation: Augmentation = field(default_factory=Augmentation)
     precise_batch_norm: bool = False
     ema_momentum: float = 0.0
+    beta_1: float = DEFAULT_BETA_1
+    beta_2: float = DEFAULT_BETA_2
     precision: str = precisions.FLOAT32
 
     def __post_init__(self) -> None:
@@ -94,6 +100,15 @@ class Recipe:
                 f"The recipe's 'ema_momentum' must be in [0, 1) (0: no average). "
                 f"Got {self.ema_momentum!r}."
             )
+        for name in ("beta_1", "beta_2"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value < 1:
+                raise ConfigError(f"The recipe's '{name}' must be in [0, 1). Got {value!r}.")
+        if self.optimizer == "sgd" and self.betas != (DEFAULT_BETA_1, DEFAULT_BETA_2):
+            raise ConfigError(
+                "The recipe's 'beta_1' and 'beta_2' are Adam's and AdamW's; SGD has none. "
+                "Leave them at 0.9 and 0.999, or choose optimizer 'adam'."
+            )
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(
                 f"The recipe's 'label_smoothing' must be in [0, 1). Got {self.label_smoothing!r}."
@@ -109,7 +124,12 @@ class Recipe:
             or self.schedule != "constant"
             or self.label_smoothing > 0
             or self.ema_momentum > 0
+            or self.betas != (DEFAULT_BETA_1, DEFAULT_BETA_2)
         )
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        return (self.beta_1, self.beta_2)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,6 +171,8 @@ class Recipe:
             parts.append("augmented")
         if self.precise_batch_norm:
             parts.append("precise BN")
+        if self.betas != (DEFAULT_BETA_1, DEFAULT_BETA_2):
+            parts.append(f"betas ({self.beta_1:g}, {self.beta_2:g})")
         if self.ema_momentum:
             parts.append(f"weights averaged ({self.ema_momentum:g})")
         if self.precision != precisions.FLOAT32:

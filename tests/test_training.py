@@ -269,6 +269,30 @@ def test_ema_momentum_is_checked_and_summarized():
     assert Recipe(ema_momentum=0.999).summary().endswith("weights averaged (0.999)")
 
 
+def test_adam_betas_reach_the_optimizer_and_are_checked():
+    """A recipe's beta_1 and beta_2 are the compiled Adam's; SGD, which has none, refuses them."""
+    from mnist_lab.compiling import compile_with_recipe
+
+    recipe = Recipe(optimizer="adam", beta_1=0.7, beta_2=0.9)
+    assert recipe.compiles and Recipe(beta_2=0.99).compiles and not Recipe().compiles
+    assert recipe.summary() == "5 epochs, batch 128, adam 0.001, betas (0.7, 0.9)"
+    model = compile_with_recipe(model_info("mlp").builder(), recipe, total_steps=10)
+    assert (model.optimizer.beta_1, model.optimizer.beta_2) == (0.7, 0.9)
+    adamw = compile_with_recipe(
+        model_info("mlp").builder(), Recipe(optimizer="adamw", beta_1=0.8), total_steps=10
+    )
+    assert (adamw.optimizer.beta_1, adamw.optimizer.beta_2) == (0.8, 0.999)
+    with pytest.raises(ConfigError) as refused:
+        Recipe(beta_1=1.0)
+    assert str(refused.value) == "The recipe's 'beta_1' must be in [0, 1). Got 1.0."
+    with pytest.raises(ConfigError) as refused:
+        Recipe(optimizer="sgd", beta_2=0.9)
+    assert str(refused.value) == (
+        "The recipe's 'beta_1' and 'beta_2' are Adam's and AdamW's; SGD has none. "
+        "Leave them at 0.9 and 0.999, or choose optimizer 'adam'."
+    )
+
+
 def test_curves_png_is_a_real_figure(quick_run):
     image = imread(quick_run.path / "curves.png")
     assert image.shape[:2] == (400, 1000)
