@@ -31,11 +31,13 @@ RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "fast_candidates.json", RESULTS / "fast_candidates.md"
 COMMAND = "python tests/perf/choose_fast.py"
 
-# (spec, epochs, batch size, peak learning rate, warm-up, label smoothing). Round 1
+# (spec, epochs, batch size, peak learning rate, warm-up, label smoothing[, Adam's betas]). Round 1
 # (2026-11-30, fast_candidates_round1.md) varied the network at 20% warm-up without smoothing;
 # round 2 crops the empty border (`k:2`), tries one epoch, smoothing and longer warm-ups. The
 # registered `fast` of round 1 comes first.
-CANDIDATES: list[tuple[str, int, int, float, float, float]] = [
+DEFAULT_BETAS = (0.9, 0.999)
+FAST_BETAS = (0.7, 0.9)  # the published one-epoch recipe's
+CANDIDATES: list[tuple] = [
     ("n,c:24:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 1e-2, 0.2, 0.0),
     ("n,k:2,c:24:5,p:2,c:32:3,p:2,f,d:256", 1, 256, 1e-2, 0.2, 0.0),
     ("n,k:2,c:24:5,p:2,c:32:3,p:2,f,d:256", 1, 256, 1e-2, 0.2, 0.1),
@@ -68,6 +70,33 @@ CANDIDATES: list[tuple[str, int, int, float, float, float]] = [
     ("n,k:2,c:8:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 2e-2, 0.3, 0.1),
     ("n,k:2,c:12:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 3e-2, 0.3, 0.15),
     ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 1, 128, 1e-2, 0.3, 0.1),
+    # Round 5: Adam's betas (0.7, 0.9), which follow a short one-cycle schedule more closely,
+    # on one-epoch networks and on the chosen two-epoch one; `s:2` (space to depth) gives the
+    # first convolution 4 input channels, which the CPU computes faster than 1.
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 2e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 1, 256, 1.5e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 1, 256, 1.5e-2, 0.2, 0.1, FAST_BETAS),
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 1, 160, 1.2e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:12:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 2e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:16:5,p:2,c:32:3,p:2,f,d:256", 2, 512, 3e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,s:2,c:32:3,p:2,c:64:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    # Round 6: a 6x6 convolution of stride 2 computes what space to depth and a 3x3 convolution
+    # do (each output sees a 6x6 patch, two pixels apart) as one ordinary layer; its neighbours.
+    ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:24:6:2,p:2,c:64:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:128", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:256", 2, 256, 1.5e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:256", 2, 384, 1.5e-2, 0.3, 0.1, FAST_BETAS),
+    # Round 7: the chosen network's epochs are cheap enough to try one epoch of smaller
+    # batches (more steps), and two of larger ones (fewer).
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 1, 96, 8e-3, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 1, 160, 1.2e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:48:6:2,p:2,c:64:3,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 512, 2e-2, 0.3, 0.1, FAST_BETAS),
 ]
 
 
@@ -83,6 +112,7 @@ def summarize(runs: list[dict]) -> dict:
         "learning_rate": first["learning_rate"],
         "warmup": first["warmup"],
         "label_smoothing": first["label_smoothing"],
+        "betas": first.get("betas", list(DEFAULT_BETAS)),
         "params": first["params"],
         "seeds": [r["seed"] for r in runs],
         "val_accuracy_mean": statistics.fmean(finals),
@@ -123,12 +153,13 @@ def markdown(results: dict) -> str:
             "peak LR",
             "warm-up",
             "smoothing",
+            "Adam betas",
             "training s (mean)",
             "in reference epochs",
             "val accuracy (mean, min-max)",
             "reached 99% val",
         ],
-        "lrrrrrrrrrr",
+        "lrrrrrrrrrrr",
         [
             [
                 ("**chosen** " if row["spec_key"] == chosen else "") + f"`{row['spec']}`",
@@ -138,6 +169,7 @@ def markdown(results: dict) -> str:
                 f"{row['learning_rate']:g}",
                 f"{row.get('warmup', 0.2):.0%}",
                 f"{row.get('label_smoothing', 0.0):g}",
+                "{:g}, {:g}".format(*row.get("betas", DEFAULT_BETAS)),
                 f"{row['train_seconds_mean']:.1f}",
                 f"{reference_epochs(row):.2f}",
                 f"{row['val_accuracy_mean']:.2%} ({row['val_accuracy_min']:.2%}-"
@@ -172,8 +204,17 @@ def markdown(results: dict) -> str:
     )
 
 
-def key(spec: str, epochs: int, batch: int, rate: float, warmup: float, smoothing: float) -> str:
-    return f"{spec} {epochs}ep b{batch} lr{rate:g} w{warmup:g} ls{smoothing:g}"
+def key(
+    spec: str,
+    epochs: int,
+    batch: int,
+    rate: float,
+    warmup: float,
+    smoothing: float,
+    betas: tuple[float, float] = DEFAULT_BETAS,
+) -> str:
+    text = f"{spec} {epochs}ep b{batch} lr{rate:g} w{warmup:g} ls{smoothing:g}"
+    return text if tuple(betas) == DEFAULT_BETAS else text + " betas{:g},{:g}".format(*betas)
 
 
 def main() -> None:
@@ -212,7 +253,8 @@ def main() -> None:
     print(f"plain-Keras reference epoch: {before:.2f} s", flush=True)
     session = []
     for index, candidate in enumerate(todo, start=1):
-        spec, epochs, batch, rate, warmup, smoothing = candidate
+        spec, epochs, batch, rate, warmup, smoothing, *rest = candidate
+        betas = rest[0] if rest else DEFAULT_BETAS
         runs = []
         for seed in seeds:
             runs.append(
@@ -225,6 +267,7 @@ def main() -> None:
                     dataset,
                     warmup=warmup,
                     label_smoothing=smoothing,
+                    betas=betas,
                 )
             )
             print(json.dumps(runs[-1]), flush=True)

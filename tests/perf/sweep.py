@@ -8,6 +8,7 @@ SPEC is a comma-separated layer list, e.g. "c:24:5,p:2,c:48:3,p:2,f":
   p:N              MaxPooling2D(N)      d:N   Dense(N, ReLU)      f   Flatten
   n                pixels standardized to mean 0, deviation 1 (MNIST's 0.1307 and 0.3081)
   k:N              Cropping2D(N): drop N pixels of the (almost always empty) border on each side
+  s:N              space to depth: each N x N block of pixels becomes N*N channels of one pixel
 A softmax layer of 10 always ends the model. Each run prints one JSON line: training seconds
 (as `mnist-lab train` measures them) and validation accuracy per epoch, on the seeded stratified
 split. Candidates are compared on validation accuracy only: `train` scores the test set once at
@@ -56,6 +57,8 @@ def build(spec: str):
             stack.append(layers.Dense(int(args[0]), activation="relu"))
         elif kind == "k":
             stack.append(layers.Cropping2D(int(args[0])))
+        elif kind == "s":
+            stack += space_to_depth(keras.Sequential(stack).output_shape[1:], int(args[0]))
         elif kind == "f":
             stack.append(layers.Flatten())
         elif kind == "n":  # standardize with MNIST's pixel mean and deviation
@@ -64,6 +67,20 @@ def build(spec: str):
             raise SystemExit(f"unknown layer {item!r} in SPEC")
     stack.append(layers.Dense(10, activation="softmax"))
     return keras.Sequential(stack)
+
+
+def space_to_depth(shape: tuple[int, int, int], block: int) -> list:
+    """Layers that turn (H, W, C) into (H/block, W/block, block*block*C): a first convolution
+    then sees several input channels, which CPUs compute far better than one."""
+    from keras import layers
+
+    height, width, channels = shape
+    rows, cols = height // block, width // block
+    return [
+        layers.Reshape((rows, block, cols, block, channels)),
+        layers.Permute((1, 3, 2, 4, 5)),
+        layers.Reshape((rows, cols, block * block * channels)),
+    ]
 
 
 def run_candidate(
@@ -76,6 +93,8 @@ def run_candidate(
     *,
     warmup: float = 0.2,
     label_smoothing: float = 0.0,
+    ema_momentum: float = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
 ) -> dict[str, Any]:
     """Train one candidate with a one-cycle Adam recipe; its validation figures and seconds."""
     recipe = Recipe(
@@ -86,6 +105,9 @@ def run_candidate(
         schedule="cosine",
         warmup=warmup,
         label_smoothing=label_smoothing,
+        ema_momentum=ema_momentum,
+        beta_1=betas[0],
+        beta_2=betas[1],
     )
     register_model("sweep-candidate", recipe=recipe)(lambda: build(spec))
     config = TrainConfig(model="sweep-candidate", seed=seed, out=tempfile.mkdtemp())
@@ -101,7 +123,10 @@ def run_candidate(
         "seed": seed,
         "params": run.metrics["params"],
         "train_seconds": run.metrics["train_seconds"],
-        "val_accuracy_final": round(run.history[-1]["val_accuracy"], 4),
+        "ema_momentum": ema_momentum,
+        "betas": list(betas),
+        # the final model's: with averaged weights, that is after they were put in place
+        "val_accuracy_final": round(run.metrics["val_accuracy"], 4),
         "val_accuracy": [round(row["val_accuracy"], 4) for row in run.history],
         "epoch_seconds": [row["seconds"] for row in run.history],
         "epoch_to_99_val": reached[0] if reached else None,
@@ -119,6 +144,7 @@ def main() -> None:
     parser.add_argument("learning_rate", type=float)
     parser.add_argument("--warmup", type=float, default=0.2)
     parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--betas", default="0.9,0.999", help="Adam's beta_1,beta_2")
     parser.add_argument("--seeds", default="0")
     args = parser.parse_args()
     dataset = load_mnist()
@@ -132,6 +158,7 @@ def main() -> None:
             dataset,
             warmup=args.warmup,
             label_smoothing=args.label_smoothing,
+            betas=tuple(float(b) for b in args.betas.split(",")),
         )
         print(json.dumps(result), flush=True)
 
