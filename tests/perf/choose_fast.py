@@ -97,6 +97,13 @@ CANDIDATES: list[tuple] = [
     ("n,k:2,c:32:6:2,p:2,c:64:3,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
     ("n,k:2,c:48:6:2,p:2,c:64:3,f,d:256", 1, 128, 1e-2, 0.3, 0.1, FAST_BETAS),
     ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 512, 2e-2, 0.3, 0.1, FAST_BETAS),
+    # Round 8: cheaper neighbours of the chosen network, and batches between 256 and 512.
+    ("n,k:2,c:24:6:2,p:2,c:48:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:32:3,f,d:256", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:128", 2, 256, 1e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 384, 1.5e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 320, 1.2e-2, 0.3, 0.1, FAST_BETAS),
+    ("n,k:2,c:32:6:2,p:2,c:48:3,f,d:256", 2, 256, 1.5e-2, 0.3, 0.15, FAST_BETAS),
 ]
 
 
