@@ -122,6 +122,36 @@ def test_each_missed_target_is_one_line_and_exit_1(targets_module, tmp_path, mon
     assert (tmp_path / "targets.md").read_text().count("**missed**") == 3
 
 
+def test_kept_models_are_written_to_targets_json(targets_module, tmp_path, monkeypatch):
+    """`--keep` takes a model's runs from the previous results, and the new targets.json holds
+    them too, even when the kept models come after the last one measured."""
+    previous = results()
+    monkeypatch.setattr(targets_module, "start_tensorflow", lambda: None)
+    monkeypatch.setattr(targets_module, "load_mnist", lambda: "dataset")
+    monkeypatch.setattr(targets_module, "prepare", lambda dataset, config: "arrays")
+    monkeypatch.setattr(targets_module, "create_model", lambda name: None)
+    monkeypatch.setattr(targets_module, "plain_keras_seconds_per_epoch", lambda data, n: 9.5)
+    ours = type("Run", (), {"metrics": {"seconds_per_epoch": 9.4}, "path": tmp_path})
+    monkeypatch.setattr(targets_module, "train", lambda config, **kwargs: ours)
+    monkeypatch.setattr(targets_module, "lab_latency", lambda path, dataset: {"median_ms": 9.0})
+    monkeypatch.setattr(targets_module, "zoo_models", lambda: ["fast", "reference", "best"])
+    measured = run("fast", 0, 0.992, 0.991, [0.986, 0.991], [2.0, 1.6])
+    monkeypatch.setattr(targets_module, "measured_run", lambda model, seed, *args: measured)
+    fresh = targets_module.measure({"reference", "best"}, previous)
+    written = json.loads((tmp_path / "targets.json").read_text())
+    assert written == fresh
+    assert list(written["zoo"]) == ["fast", "reference", "best"]
+    assert written["zoo"]["fast"]["runs"] == [measured] * 5
+    assert written["zoo"]["best"] == previous["zoo"]["best"]
+    assert written["zoo"]["reference"]["runs"] == previous["zoo"]["reference"]["runs"]
+    assert written["zoo"]["reference"]["measured"] == "2026-11-30T10:00:00"
+    assert written["plain_keras_epoch"] == {
+        "before_seconds": 9.5,
+        "after_seconds": 9.5,
+        "seconds": 9.5,
+    }
+
+
 def test_the_time_to_accuracy_table_reads_validation_per_epoch(
     targets_module, tmp_path, monkeypatch
 ):

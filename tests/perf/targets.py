@@ -191,6 +191,7 @@ def measure(keep: set[str], previous: dict | None) -> dict:
             if model == "fast":  # its yardstick comes with it
                 results["plain_keras_epoch"] = previous["plain_keras_epoch"]
             print(f"{model}: kept from {results['zoo'][model]['measured'][:10]}", flush=True)
+            write_json(results)  # a kept model belongs in the results as much as a measured one
             continue
         runs = []
         for seed in seeds_of(model):
