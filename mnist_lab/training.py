@@ -26,7 +26,7 @@ from mnist_lab import data as mnist_data
 from mnist_lab import devices as mnist_devices
 from mnist_lab import interrupts, plots, precise_bn, preprocess, registry, runs
 from mnist_lab import precision as precisions
-from mnist_lab.compiling import compile_with_recipe
+from mnist_lab.compiling import build_training_state, compile_with_recipe
 from mnist_lab.errors import (
     ConfigError,
     RunError,
@@ -472,6 +472,8 @@ def _fit(
             steps_per_epoch = math.ceil(len(prepared.x_train) / batch_size)
             with _scope(strategy):
                 compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
+            if strategy is None:  # (Keras does this itself under a strategy)
+                build_training_state(model, prepared.x_train, prepared.y_train)
             if recipe.augmentation.enabled:
                 inputs: dict[str, Any] = {
                     "x": _augmented_batches(prepared, config, recipe.augmentation, batch_size),

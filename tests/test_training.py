@@ -293,6 +293,51 @@ def test_adam_betas_reach_the_optimizer_and_are_checked():
     )
 
 
+def test_fit_creates_no_variable_once_the_training_state_is_built(mnist):
+    """A step that creates variables is traced twice by TensorFlow; after
+    `build_training_state`, fit creates none (it created all 18 of `fast`'s before)."""
+    import tensorflow as tf
+
+    from mnist_lab.compiling import build_training_state, compile_with_recipe
+
+    data = prepare(mnist, TrainConfig(model="fast", limit=512, seed=0))
+    created: list[str] = []
+
+    def record(next_creator, **kwargs):
+        created.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
+    def fit(prebuild: bool) -> list[str]:
+        model = model_info("fast").builder()
+        compile_with_recipe(model, model_info("fast").recipe, total_steps=2)
+        if prebuild:
+            build_training_state(model, data.x_train, data.y_train)
+            assert model.optimizer.built
+        created.clear()
+        with tf.variable_creator_scope(record):
+            model.fit(data.x_train[:256], data.y_train[:256], batch_size=256, verbose=0)
+        return list(created)
+
+    assert len(fit(prebuild=False)) == 18  # 16 Adam slots, the accuracy's total and count
+    assert fit(prebuild=True) == []
+
+
+def test_training_builds_its_state_before_fit(clean_registry, tmp_path, mnist, monkeypatch):
+    from mnist_lab import training
+
+    built = []
+    real = training.build_training_state
+
+    def spy(model, images, labels):
+        built.append((model.optimizer.built, images.shape[1:], labels.shape[1:]))
+        real(model, images, labels)
+
+    monkeypatch.setattr(training, "build_training_state", spy)
+    config = TrainConfig(model="mlp", epochs=1, limit=256, out=str(tmp_path), seed=0)
+    train(config, dataset=mnist, verbose=0)
+    assert built == [(False, (28, 28, 1), (10,))]
+
+
 def test_curves_png_is_a_real_figure(quick_run):
     image = imread(quick_run.path / "curves.png")
     assert image.shape[:2] == (400, 1000)
