@@ -1,7 +1,7 @@
 """`fast`: designed for the shortest training time to 99% validation accuracy on a 2-core CPU.
 
 An epoch of a small CNN on a CPU costs its arithmetic, a fixed cost per training step, and a
-first epoch that also traces the training and validation functions (about a second). So speed
+first epoch that also traces the training and validation functions (about half a second). So speed
 comes from few FLOPs per image, few epochs and large batches, and from layers the CPU computes
 well. The network drops the 2-pixel border of every image (MNIST centres each digit's 20x20
 box in 28x28, so the border is almost always empty) and works on 24x24. Its first convolution
