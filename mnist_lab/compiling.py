@@ -84,5 +84,9 @@ def build_training_state(model: Any, images: Any, labels: Any) -> None:
     `images` and `labels` are training arrays; one example of each gives the shapes.
     """
     build = getattr(model, "_symbolic_build", None)  # Keras 3's trainer; absent elsewhere
-    if build is not None:
+    if build is None:
+        return
+    try:
         build(data_batch=(images[:1], labels[:1], None))
+    except Exception:  # a model Keras cannot build symbolically: fit builds it while tracing
+        return

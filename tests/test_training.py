@@ -322,6 +322,23 @@ def test_fit_creates_no_variable_once_the_training_state_is_built(mnist):
     assert fit(prebuild=True) == []
 
 
+def test_a_model_keras_cannot_build_symbolically_still_trains(mnist):
+    """The early build is only a saving: if Keras cannot do it, fit builds the state itself."""
+    from mnist_lab.compiling import build_training_state, compile_with_defaults
+
+    data = prepare(mnist, TrainConfig(model="mlp", limit=256, seed=0))
+    model = compile_with_defaults(model_info("mlp").builder())
+
+    def refuse(**kwargs):
+        raise RuntimeError("Unable to automatically build the model.")
+
+    model._symbolic_build = refuse
+    build_training_state(model, data.x_train, data.y_train)
+    assert not model.optimizer.built
+    history = model.fit(data.x_train, data.y_train, batch_size=64, epochs=1, verbose=0)
+    assert model.optimizer.built and len(history.history["loss"]) == 1
+
+
 def test_training_builds_its_state_before_fit(clean_registry, tmp_path, mnist, monkeypatch):
     from mnist_lab import training
 
