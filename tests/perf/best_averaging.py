@@ -67,9 +67,8 @@ def averaged_weights(model, files: list[Path]) -> list[np.ndarray]:
 
 
 def measure_run(path: Path, dataset, last: int) -> dict:
-    import keras
-
     from mnist_lab import precise_bn, runs
+    from mnist_lab.reports import load_run_model
     from mnist_lab.training import TrainConfig, prepare
 
     run = runs.open_run(path)
@@ -87,7 +86,7 @@ def measure_run(path: Path, dataset, last: int) -> dict:
         ),
     )
     labels = data.y_val.argmax(axis=1)
-    model = keras.saving.load_model(path / runs.MODEL, safe_mode=True)
+    model = load_run_model(path)
 
     def predict(images: np.ndarray) -> np.ndarray:
         return model.predict(images, batch_size=1000, verbose=0)

@@ -26,6 +26,7 @@ from targets import plain_keras_seconds_per_epoch
 from mnist_lab.backend import start_tensorflow
 from mnist_lab.benchmark import describe_machine, machine_info
 from mnist_lab.markdown import markdown_table
+from mnist_lab.recipes import DEFAULT_BETA_1, DEFAULT_BETA_2
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "fast_candidates.json", RESULTS / "fast_candidates.md"
@@ -35,7 +36,7 @@ COMMAND = "python tests/perf/choose_fast.py"
 # (2026-11-30, fast_candidates_round1.md) varied the network at 20% warm-up without smoothing;
 # round 2 crops the empty border (`k:2`), tries one epoch, smoothing and longer warm-ups. The
 # registered `fast` of round 1 comes first.
-DEFAULT_BETAS = (0.9, 0.999)
+DEFAULT_BETAS = (DEFAULT_BETA_1, DEFAULT_BETA_2)  # Keras's, as a recipe has them
 FAST_BETAS = (0.7, 0.9)  # the published one-epoch recipe's
 CANDIDATES: list[tuple] = [
     ("n,c:24:5,p:2,c:32:3,p:2,f,d:256", 2, 256, 1e-2, 0.2, 0.0),

@@ -24,7 +24,7 @@ import tempfile
 from typing import Any
 
 from mnist_lab.benchmark import TARGET_ACCURACY, time_to_accuracy
-from mnist_lab.recipes import Recipe
+from mnist_lab.recipes import DEFAULT_BETA_1, DEFAULT_BETA_2, Recipe
 from mnist_lab.registry import register_model
 from mnist_lab.training import TrainConfig, train
 
@@ -94,7 +94,7 @@ def run_candidate(
     warmup: float = 0.2,
     label_smoothing: float = 0.0,
     ema_momentum: float = 0.0,
-    betas: tuple[float, float] = (0.9, 0.999),
+    betas: tuple[float, float] = (DEFAULT_BETA_1, DEFAULT_BETA_2),
 ) -> dict[str, Any]:
     """Train one candidate with a one-cycle Adam recipe; its validation figures and seconds."""
     recipe = Recipe(
