@@ -24,16 +24,29 @@ DEFAULT_BETA_1, DEFAULT_BETA_2 = 0.9, 0.999  # Keras's Adam
 class Augmentation:
     """Random changes to training images (never to validation or test images).
 
-    rotation is in degrees, shift and zoom are fractions of the image size.
+    rotation is in degrees, shift and zoom are fractions of the image size, elastic is how far
+    a smooth random distortion moves each pixel (root mean square, in pixels; Simard et al.'s
+    elastic distortions). All of them are made in one resampling (see `warp`).
     """
 
     rotation: float = 0.0
     shift: float = 0.0
     zoom: float = 0.0
+    elastic: float = 0.0
+
+    def __post_init__(self) -> None:
+        limits = {"rotation": 180.0, "shift": 1.0, "zoom": 1.0, "elastic": 5.0}
+        for name, limit in limits.items():
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value < limit:
+                raise ConfigError(
+                    f"The recipe's 'augmentation.{name}' must be a number in [0, {limit:g}). "
+                    f"Got {value!r}."
+                )
 
     @property
     def enabled(self) -> bool:
-        return bool(self.rotation or self.shift or self.zoom)
+        return bool(self.rotation or self.shift or self.zoom or self.elastic)
 
 
 @dataclass(frozen=True)

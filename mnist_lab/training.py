@@ -197,23 +197,20 @@ def _augmented_batches(
     augmentation: Augmentation,
     batch_size: int | None = None,
 ):
-    """Shuffled training batches with random rotation, shift and zoom, made on the fly.
+    """Shuffled training batches, each image warped its own way on the fly (see `warp`).
 
     `batch_size` is the global batch under a strategy (default: the config's).
     """
-    import keras
     import tensorflow as tf
 
-    layers = []
-    if augmentation.rotation:
-        turn = augmentation.rotation / 360  # Keras takes rotations as fractions of a full turn
-        layers.append(keras.layers.RandomRotation(turn, fill_mode="constant"))
-    if augmentation.shift:
-        shift = augmentation.shift
-        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant"))
-    if augmentation.zoom:
-        layers.append(keras.layers.RandomZoom(augmentation.zoom, fill_mode="constant"))
-    augment = keras.Sequential(layers)
+    from mnist_lab.warp import make_warp_layer
+
+    augment = make_warp_layer(
+        rotation=augmentation.rotation,
+        shift=augmentation.shift,
+        zoom=augmentation.zoom,
+        elastic=augmentation.elastic,
+    )
     return (
         tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
         .shuffle(len(prepared.x_train), seed=config.seed, reshuffle_each_iteration=True)

@@ -33,6 +33,22 @@ def test_recipe_rejects_unknown_settings(options, message):
         Recipe(**options)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rotation": -5}, r"'augmentation.rotation' must be a number in \[0, 180\). Got -5."),
+        ({"shift": 1.0}, r"'augmentation.shift' must be a number in \[0, 1\). Got 1.0."),
+        ({"zoom": 1.5}, r"'augmentation.zoom' must be a number in \[0, 1\). Got 1.5."),
+        ({"elastic": 6}, r"'augmentation.elastic' must be a number in \[0, 5\). Got 6."),
+    ],
+)
+def test_augmentation_rejects_strengths_out_of_range(options, message):
+    with pytest.raises(ConfigError, match=message):
+        Augmentation(**options)
+    with pytest.raises(ConfigError, match=message):
+        Recipe().with_overrides(options)
+
+
 def test_summary_reads_like_a_sentence():
     assert Recipe().summary() == "5 epochs, batch 128, adam 0.001"
     recipe = Recipe(
@@ -157,7 +173,12 @@ def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
         TrainConfig(model="tiny-augmented", limit=1024, out=str(tmp_path)), dataset=mnist, verbose=0
     )
     assert run.config["epochs"] == 2 and run.config["batch_size"] == 64
-    assert run.config["recipe"]["augmentation"] == {"rotation": 10, "shift": 0.0, "zoom": 0.0}
+    assert run.config["recipe"]["augmentation"] == {
+        "rotation": 10,
+        "shift": 0.0,
+        "zoom": 0.0,
+        "elastic": 0.0,
+    }
     assert len(run.history) == 2
     assert run.metrics["test_accuracy"] > 0.6
 

@@ -2,12 +2,15 @@
 
 Four 3x3 convolutions in two blocks, each followed by batch normalization, learn more than the
 reference's two; the training images are randomly rotated, shifted and zoomed so the network
-sees new handwriting every epoch; label smoothing keeps it from becoming overconfident; and a
+sees new handwriting every epoch, all in one resampling so they stay as sharp as the digits it
+is tested on (`mnist_lab.warp`: 99.57% validation accuracy against 99.50% with a resampling
+per change, seed 0); label smoothing keeps it from becoming overconfident; and a
 warm-up-then-cosine learning rate lets it settle at the end. Every choice was made on
 validation accuracy (`tests/perf/choose_best.py`): 20 epochs or a batch-norm momentum of 0.9
 gave nothing measurable, and a precise-BN pass after the last epoch (`precise_bn`), which an
 earlier version kept on the strength of test accuracy, lowered validation accuracy slightly in
-all three runs, so it is left out; averaging the weights (`ema_momentum`) gave nothing either.
+all three runs, so it is left out; averaging the weights (`ema_momentum`) gave nothing either,
+nor did elastic distortions.
 It asks for `precision="auto"`: bfloat16 where the hardware is fast at it, so that its 15
 epochs fit 15 minutes on a 2-core Intel Xeon with AMX too. What was tried and what it gave is
 in docs/zoo.md.
