@@ -192,3 +192,48 @@ def test_the_zoo_is_measured_fast_first_and_best_last(targets_module):
     assert {"reference", "mlp", "lenet5", "bn-cnn"} <= set(models)
     assert targets_module.seeds_of("fast") == (0, 1, 2, 3, 4)
     assert targets_module.seeds_of("reference") == (0, 1, 2)
+
+
+@pytest.fixture
+def choose_best_module():
+    module = import_path(PERF / "choose_best.py", "mnist_lab_perf_choose_best")
+    yield module
+    sys.modules.pop("mnist_lab_perf_choose_best", None)
+
+
+def candidate(name, before, after, passed=True, **extra):
+    """One row of choose_best.py: validation accuracy before and after its precise-BN pass."""
+    return {
+        "name": name,
+        "change": f"what {name} changes",
+        "epochs": 15,
+        "train_seconds": 600.0,
+        "val_accuracy_per_epoch": [0.99, before],
+        "val_accuracy_before_precise_bn": before,
+        "val_accuracy": after,
+        "precise_batch_norm": passed,
+        **extra,
+    }
+
+
+def test_choose_best_ignores_runs_without_the_pass_when_judging_it(choose_best_module):
+    rows = [
+        candidate("best", 0.9950, 0.9948),
+        candidate("best-one-resampling", 0.9960, 0.9958),
+        candidate(
+            "best-two-runs", 0.9980, 0.9980, passed=False, member_val_accuracy=[0.994, 0.995]
+        ),
+    ]
+    # The pass lowered both runs that had it by 0.02 points; the pair, without it, counts not.
+    assert choose_best_module.precise_bn_change(rows) == pytest.approx(-0.0002)
+    assert not choose_best_module.keeps_precise_bn(rows)
+    assert choose_best_module.choose(rows) == "best-two-runs"
+    assert choose_best_module.choose(rows[:2]) == "best-one-resampling"  # by 0.10 > 0.05 points
+    assert choose_best_module.choose([rows[0], candidate("x", 0.9954, 0.9954)]) == "best"
+    results = {"variants": rows, "chosen": "best-two-runs", "seed": 0, "date": "2026-11-30"}
+    results["machine"] = {"cpu": "AMD EPYC", "cores": 2, "gpus": [], "python": "3.11.7"}
+    results["machine"] |= {"tensorflow": "2.21.0", "keras": "3.15.1"}
+    table = choose_best_module.markdown(results)
+    assert "| **chosen** `best-two-runs` |" in table
+    assert "| 99.80% | — | each alone: 99.40%, 99.50% |" in table
+    assert "(here -0.020 points over the 2 runs that had it: `best` drops it)" in table
