@@ -132,4 +132,6 @@ def make_warp_layer(
                 field += elastic_field(noise, elastic)
             return distort(images, field)
 
-    return RandomWarp(name="random_warp")
+    # float32 whatever the global policy: under mixed_bfloat16 Keras would hand the layer
+    # bfloat16 images, and the sampling weights of a bfloat16 digit lose its grey levels.
+    return RandomWarp(name="random_warp", dtype="float32")

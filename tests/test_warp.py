@@ -125,3 +125,17 @@ def test_resampling_never_makes_ink_brighter_than_the_image(rows, cols, seed):
     assert out.max() <= images.max() + 1e-6
     if abs(rows) >= 28 or abs(cols) >= 28:
         assert out.max() == 0.0  # moved wholly outside: nothing left
+
+
+def test_warp_layer_keeps_float32_under_a_bfloat16_policy():
+    import keras
+
+    images = tf.constant(digits(2))
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = warp.make_warp_layer(rotation=10, shift=0.1, zoom=0.1, elastic=1.0, seed=0)
+        out = layer(images)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+    assert out.dtype == tf.float32 and out.shape == (2, 28, 28, 1)
