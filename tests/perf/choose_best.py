@@ -153,12 +153,13 @@ def variants() -> dict[str, tuple[str, object, object]]:
             recipe,
         ),
         "best-elastic": (
-            "and elastic distortions moving pixels by 1 pixel (rms)",
+            "one resampling plus elastic distortions moving pixels by 1 pixel (rms)",
             spec.builder,
             replace(recipe, augmentation=replace(recipe.augmentation, elastic=1.0)),
         ),
         "best-two-runs": (
-            f"two separate trainings of {PAIR_EPOCHS} epochs, their softmax averaged",
+            f"two separate trainings of {PAIR_EPOCHS} epochs (one resampling), "
+            "their softmax averaged",
             spec.builder,
             replace(recipe, epochs=PAIR_EPOCHS),
         ),
