@@ -198,11 +198,11 @@ def run_pair(name: str, builder, recipe, seed: int, dataset) -> dict:
             model=f"choose-{name}-{index}", seed=seed, out=tempfile.mkdtemp(prefix="choose-best-")
         )
         run = train(config, dataset=dataset, verbose=0)
-        x_val, y_val = prepare(dataset, config).x_val, prepare(dataset, config).y_val
-        probabilities.append(load_run_model(run.path).predict(x_val, verbose=0))
+        data = prepare(dataset, config)  # the same split for both: the seed's
+        probabilities.append(load_run_model(run.path).predict(data.x_val, verbose=0))
         seconds += run.metrics["train_seconds"]
         per_member.append(run.metrics["val_accuracy"])
-    labels = y_val.argmax(1)
+    labels = data.y_val.argmax(1)
     missed = [probs.argmax(1) != labels for probs in probabilities]
     averaged = float(np.mean(np.mean(probabilities, axis=0).argmax(1) == labels))
     return {
