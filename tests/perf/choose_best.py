@@ -9,8 +9,9 @@ the last epoch's validation accuracy is the model before the pass, metrics.json'
 then (`--add`, which trains only the variants not yet in the results) two smaller networks
 whose softmax outputs are averaged, a network with strided 5x5 convolutions in place of
 pooling and dropout after each block, the augmentation made in one resampling (`warp`, now
-every recipe's), elastic distortions on top, and two separate trainings of half the epochs
-whose softmax outputs are averaged.
+every recipe's), elastic distortions on top, two separate trainings of half the epochs
+whose softmax outputs are averaged, 1.5 times the channels for 7 epochs, and stronger
+rotation, shift and zoom.
 Each trains on the seeded stratified split of `mnist-lab train`; only validation accuracy is
 read. The rule: the highest final validation accuracy among the variants that train for no
 more epochs than the registered recipe; a variant must beat the registered recipe by more
