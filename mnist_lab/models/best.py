@@ -42,19 +42,25 @@ from mnist_lab.registry import register_model
 )
 def best() -> keras.Model:
     """Two blocks of two conv-BN-ReLU layers, a dense layer with dropout, softmax."""
+    return best_network(32, 64)
+
+
+def best_network(first: int, second: int, name: str = "best") -> keras.Model:
+    """`best`'s shape with `first` and `second` channels in its two blocks (the search tries
+    other widths with it)."""
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            *conv_bn_relu(32),
-            *conv_bn_relu(32),
+            *conv_bn_relu(first),
+            *conv_bn_relu(first),
             layers.MaxPooling2D(pool_size=2),
-            *conv_bn_relu(64),
-            *conv_bn_relu(64),
+            *conv_bn_relu(second),
+            *conv_bn_relu(second),
             layers.MaxPooling2D(pool_size=2),
             layers.Flatten(),
             *dense_bn_relu(128),
             layers.Dropout(0.3),
             layers.Dense(10, activation="softmax", dtype="float32"),
         ],
-        name="best",
+        name=name,
     )

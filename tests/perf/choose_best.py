@@ -125,27 +125,9 @@ def strided():
 
 def wide():
     """`best` with 1.5 times its channels: about 2.2 times its work per epoch."""
-    import keras
-    from keras import layers
+    from mnist_lab.models.best import best_network
 
-    from mnist_lab.models.blocks import conv_bn_relu, dense_bn_relu
-
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            *conv_bn_relu(48),
-            *conv_bn_relu(48),
-            layers.MaxPooling2D(pool_size=2),
-            *conv_bn_relu(96),
-            *conv_bn_relu(96),
-            layers.MaxPooling2D(pool_size=2),
-            layers.Flatten(),
-            *dense_bn_relu(128),
-            layers.Dropout(0.3),
-            layers.Dense(10, activation="softmax", dtype="float32"),
-        ],
-        name="wide",
-    )
+    return best_network(48, 96, name="wide")
 
 
 def variants() -> dict[str, tuple[str, object, object]]:
