@@ -59,8 +59,10 @@ class Recipe:
     compiles the model from the recipe, with Adam when `optimizer` is None. With
     `schedule="cosine"` the learning rate warms up linearly from a tenth of `learning_rate` for
     `warmup` of the steps, then follows a cosine down to zero: the one-cycle shape that trains
-    small nets fastest. `precise_batch_norm` re-estimates the
-    batch-norm statistics on training images after the last epoch (see `precise_bn`).
+    small nets fastest. `clean_epochs` lets the last epochs of an augmented recipe train on the
+    digits as they are, so that the network ends on images like those it is validated and
+    tested on. `precise_batch_norm` re-estimates the batch-norm statistics on training images
+    after the last epoch (see `precise_bn`).
     `ema_momentum` above 0 keeps an exponential moving average of the weights during training
     (each step: average = momentum * average + (1 - momentum) * weights) and ends with it in
     place of the last weights; 0.999 averages over about the last thousand steps.
@@ -80,6 +82,7 @@ class Recipe:
     warmup: float = 0.0
     label_smoothing: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
+    clean_epochs: int = 0
     precise_batch_norm: bool = False
     ema_momentum: float = 0.0
     beta_1: float = DEFAULT_BETA_1
@@ -121,6 +124,15 @@ class Recipe:
             raise ConfigError(
                 "The recipe's 'beta_1' and 'beta_2' are Adam's and AdamW's; SGD has none. "
                 "Leave them at 0.9 and 0.999, or choose optimizer 'adam'."
+            )
+        if (
+            not isinstance(self.clean_epochs, int)
+            or isinstance(self.clean_epochs, bool)
+            or self.clean_epochs < 0
+        ):
+            raise ConfigError(
+                "The recipe's 'clean_epochs' must be a whole number of epochs >= 0. "
+                f"Got {self.clean_epochs!r}."
             )
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(
@@ -181,7 +193,8 @@ class Recipe:
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
         if self.augmentation.enabled:
-            parts.append("augmented")
+            clean = f" (the last {self.clean_epochs} epochs not)" if self.clean_epochs else ""
+            parts.append(f"augmented{clean}")
         if self.precise_batch_norm:
             parts.append("precise BN")
         if self.betas != (DEFAULT_BETA_1, DEFAULT_BETA_2):

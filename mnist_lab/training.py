@@ -196,10 +196,14 @@ def _augmented_batches(
     config: TrainConfig,
     augmentation: Augmentation,
     batch_size: int | None = None,
-):
-    """Shuffled training batches, each image warped its own way on the fly (see `warp`).
+    clean_epochs: int = 0,
+) -> tuple[Any, list[Any]]:
+    """Shuffled training batches, each image warped its own way on the fly (see `warp`), and
+    the callbacks the fit needs with them.
 
-    `batch_size` is the global batch under a strategy (default: the config's).
+    `batch_size` is the global batch under a strategy (default: the config's). With
+    `clean_epochs`, a callback stops the warping for the last that many epochs: the dataset
+    reads a switch that the callback sets before each epoch's batches are drawn.
     """
     import tensorflow as tf
 
@@ -211,13 +215,36 @@ def _augmented_batches(
         zoom=augmentation.zoom,
         elastic=augmentation.elastic,
     )
-    return (
+    warping = tf.Variable(True, trainable=False, name="warping")
+
+    def warp(x, y):
+        return tf.cond(warping, lambda: augment(x, training=True), lambda: x), y
+
+    batches = (
         tf.data.Dataset.from_tensor_slices((prepared.x_train, prepared.y_train))
         .shuffle(len(prepared.x_train), seed=config.seed, reshuffle_each_iteration=True)
         .batch(batch_size or config.batch_size)
-        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(warp, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+    if not clean_epochs:
+        return batches, []
+    return batches, [_warping_switch(warping, first_clean=config.epochs - clean_epochs)]
+
+
+def _warping_switch(warping: Any, first_clean: int):
+    """A Keras callback that turns `warping` off from epoch `first_clean` (counted from 0) on.
+
+    It sets the switch at every epoch's start, a resumed run's first epoch included, and Keras
+    draws an epoch's first batch only after that.
+    """
+    import keras
+
+    class WarpingSwitch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            warping.assign(epoch < first_clean)
+
+    return WarpingSwitch()
 
 
 def versions() -> dict[str, str]:
@@ -471,11 +498,12 @@ def _fit(
                 compile_with_recipe(model, recipe, total_steps=steps_per_epoch * config.epochs)
             if strategy is None:  # (Keras does this itself under a strategy)
                 build_training_state(model, prepared.x_train, prepared.y_train)
+            switches: list[Any] = []
             if recipe.augmentation.enabled:
-                inputs: dict[str, Any] = {
-                    "x": _augmented_batches(prepared, config, recipe.augmentation, batch_size),
-                    "shuffle": False,  # the dataset shuffles itself
-                }
+                batches, switches = _augmented_batches(
+                    prepared, config, recipe.augmentation, batch_size, recipe.clean_epochs
+                )
+                inputs: dict[str, Any] = {"x": batches, "shuffle": False}  # it shuffles itself
             else:
                 inputs = {"x": prepared.x_train, "y": prepared.y_train, "batch_size": batch_size}
             model.fit(
@@ -487,6 +515,7 @@ def _fit(
                     _run_recorder(
                         run, history, config.epochs, keep_epochs=bool(config.keep_epochs)
                     ),
+                    *switches,
                     *callbacks,
                 ],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,

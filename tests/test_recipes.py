@@ -139,7 +139,10 @@ def test_every_model_has_a_sensible_recipe(name):
 def test_augmented_batches_change_training_images_only(mnist):
     config = TrainConfig(model="reference", batch_size=64, limit=256, seed=0)
     data = prepare(mnist, config)
-    batches = _augmented_batches(data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1))
+    batches, switches = _augmented_batches(
+        data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1)
+    )
+    assert switches == []
     images, labels = (np.asarray(part) for part in next(iter(batches)))
     assert images.shape == (64, 28, 28, 1) and labels.shape == (64, 10)
     assert images.min() >= 0.0 and images.max() <= 1.0 + 1e-6
@@ -149,6 +152,40 @@ def test_augmented_batches_change_training_images_only(mnist):
     assert (nearest > 1.0).mean() > 0.9
     # ...while the labels are the originals', unchanged.
     assert labels.sum(axis=1).tolist() == [1.0] * 64
+
+
+def test_the_clean_epochs_train_on_the_digits_as_they_are(mnist):
+    """With clean_epochs=1 of 3, epochs 0 and 1 are warped and epoch 2 is every training image
+    once, unchanged, as Keras draws it: the switch is set before each epoch's iterator."""
+    config = TrainConfig(model="reference", epochs=3, batch_size=64, limit=256, seed=0)
+    data = prepare(mnist, config)
+    batches, (switch,) = _augmented_batches(
+        data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1), clean_epochs=1
+    )
+    flat = data.x_train.reshape(len(data.x_train), -1)
+    for epoch in range(3):
+        switch.on_epoch_begin(epoch)
+        images = np.concatenate([np.asarray(x) for x, _ in batches]).reshape(len(flat), -1)
+        nearest = np.abs(images[:, None] - flat[None]).sum(axis=-1).min(axis=1)
+        if epoch < 2:
+            assert (nearest > 1.0).mean() > 0.9
+        else:
+            assert nearest.max() == 0.0
+            assert sorted(images.sum(axis=1).tolist()) == sorted(flat.sum(axis=1).tolist())
+
+
+def test_clean_epochs_is_checked_and_summarized():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ConfigError) as caught:
+            Recipe(clean_epochs=bad)
+        assert str(caught.value) == (
+            f"The recipe's 'clean_epochs' must be a whole number of epochs >= 0. Got {bad!r}."
+        )
+    recipe = Recipe(epochs=15, augmentation=Augmentation(rotation=10), clean_epochs=2)
+    assert recipe.summary() == (
+        "15 epochs, batch 128, adam 0.001, augmented (the last 2 epochs not)"
+    )
+    assert recipe.with_overrides({"clean_epochs": 3}).clean_epochs == 3
 
 
 def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
@@ -162,6 +199,7 @@ def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
             schedule="cosine",
             warmup=0.1,
             augmentation=Augmentation(rotation=10),
+            clean_epochs=1,
         ),
     )
     def tiny():
@@ -179,6 +217,7 @@ def test_training_with_an_augmenting_recipe(clean_registry, tmp_path, mnist):
         "zoom": 0.0,
         "elastic": 0.0,
     }
+    assert run.config["recipe"]["clean_epochs"] == 1
     assert len(run.history) == 2
     assert run.metrics["test_accuracy"] > 0.6
 

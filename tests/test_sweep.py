@@ -19,7 +19,7 @@ runner = CliRunner()
 FIELDS = (
     "epochs, batch_size, optimizer, learning_rate, weight_decay, schedule, warmup, "
     "label_smoothing, augmentation.rotation, augmentation.shift, augmentation.zoom, "
-    "augmentation.elastic, "
+    "augmentation.elastic, clean_epochs, "
     "precise_batch_norm, ema_momentum, beta_1, beta_2, precision"
 )
 EXAMPLE = "(e.g. learning_rate=1e-3,3e-3,1e-2)"

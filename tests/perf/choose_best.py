@@ -186,6 +186,16 @@ def variants() -> dict[str, tuple[str, object, object]]:
             spec.builder,
             replace(recipe, weight_decay=0.05),
         ),
+        "best-clean-finish": (
+            "one resampling, the last 2 epochs on the digits as they are (no augmentation)",
+            spec.builder,
+            replace(recipe, clean_epochs=2),
+        ),
+        "best-batch-64": (
+            "one resampling, batch 64: twice the steps in the same epochs",
+            spec.builder,
+            replace(recipe, batch_size=64),
+        ),
         "best-two-runs": (
             f"two separate trainings of {PAIR_EPOCHS} epochs (one resampling), "
             "their softmax averaged",
