@@ -163,6 +163,7 @@ def test_the_clean_epochs_train_on_the_digits_as_they_are(mnist):
         data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1), clean_epochs=1
     )
     flat = data.x_train.reshape(len(data.x_train), -1)
+    seen = []
     for epoch in range(3):
         switch.on_epoch_begin(epoch)
         images = np.concatenate([np.asarray(x) for x, _ in batches]).reshape(len(flat), -1)
@@ -172,6 +173,9 @@ def test_the_clean_epochs_train_on_the_digits_as_they_are(mnist):
         else:
             assert nearest.max() == 0.0
             assert sorted(images.sum(axis=1).tolist()) == sorted(flat.sum(axis=1).tolist())
+        seen.append(images)
+    # The two warped epochs drew their own warps: no image of the second is one of the first.
+    assert np.abs(seen[1][:, None] - seen[0][None]).sum(axis=-1).min() > 0.0
 
 
 def test_clean_epochs_is_checked_and_summarized():
