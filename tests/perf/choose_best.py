@@ -12,8 +12,9 @@ pooling and dropout after each block, the augmentation made in one resampling (`
 every recipe's), elastic distortions on top, two separate trainings of half the epochs
 whose softmax outputs are averaged, 1.5 times the channels for 7 epochs, stronger
 rotation, shift and zoom, no label smoothing, weight decay, the last two epochs without
-augmentation (`clean_epochs`), batch 64, a dense layer of 256 with dropout 0.5, and a
-residual network with global average pooling for 9 epochs.
+augmentation (`clean_epochs`), batch 64, a dense layer of 256 with dropout 0.5, a
+residual network with global average pooling for 9 epochs, and SGD in place of Adam at two
+learning rates.
 Each trains on the seeded stratified split of `mnist-lab train`; only validation accuracy is
 read. The rule: the highest final validation accuracy among the variants that train for no
 more epochs than the registered recipe; a variant must beat the registered recipe by more
@@ -257,6 +258,15 @@ def variants() -> dict[str, tuple[str, object, object]]:
             residual,
             replace(recipe, epochs=9),
         ),
+        **{
+            f"best-sgd-{rate:g}": (
+                f"one resampling, SGD with Nesterov momentum 0.9 peaking at {rate:g}, "
+                "weight decay 5e-4 (Adam's minima are said to generalize worse)",
+                spec.builder,
+                replace(recipe, optimizer="sgd", learning_rate=rate, weight_decay=5e-4),
+            )
+            for rate in (0.1, 0.03)
+        },
         "best-two-runs": (
             f"two separate trainings of {PAIR_EPOCHS} epochs (one resampling), "
             "their softmax averaged",
