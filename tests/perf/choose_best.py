@@ -16,9 +16,13 @@ augmentation (`clean_epochs`), batch 64, a dense layer of 256 with dropout 0.5, 
 residual network with global average pooling for 9 epochs, and SGD in place of Adam at two
 learning rates.
 Each trains on the seeded stratified split of `mnist-lab train`; only validation accuracy is
-read. The rule: the highest final validation accuracy among the variants that train for no
-more epochs than the registered recipe; a variant must beat the registered recipe by more
-than 0.05 points (the run-to-run wobble of one seed) to replace it. Until 2026-11-30 the rule
+read. The rule: the highest final validation accuracy among the variants that train for no more
+epochs than the registered recipe; a variant must beat the registered recipe by more than 0.05
+points (the run-to-run wobble of one seed) to replace it. The registered recipe is the row
+`REGISTERED` names once it is measured (`best-one-resampling` since 2026-11-30), and the first
+row before that. Until 2026-12-01 the script always compared with the first row, the recipe
+`best` had before the one-resampling change, and so named `best-sgd-0.1` (99.58%) chosen
+against that row's 99.50% where the rule compares it with 99.57%. Until 2026-11-30 the rule
 said "within 15 minutes", but the minutes here come from shared cores (and from runs two at a
 time with `--only ... --threads 1`) and are not comparable: `make bench` checks the budget on
 `best` alone. The precise-BN pass, likewise, stays only if it raises validation accuracy by
@@ -46,6 +50,9 @@ RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "best_candidates.json", RESULTS / "best_candidates.md"
 COMMAND = "python tests/perf/choose_best.py"
 MARGIN = 0.0005  # 0.05 points: what one seed's final validation accuracy wobbles by
+# The row measured with the recipe `best` registers now: the `best` row is the recipe as it was
+# registered before the one-resampling change, which every later variant builds on.
+REGISTERED = "best-one-resampling"
 PAIR_EPOCHS = 7  # each of `best-two-runs`' trainings: two of them cost less than one `best`
 PAIR_SEED_OFFSET = 1000  # the second training's initial weights; the split stays the seed's
 
@@ -357,10 +364,10 @@ def choose(rows: list[dict]) -> str:
     """The rule of the module docstring: first whether the precise-BN pass stays, then the
     variant, on the validation accuracy that goes with that choice."""
     key = "val_accuracy" if keeps_precise_bn(rows) else "val_accuracy_before_precise_bn"
-    registered = rows[0]
+    registered = next((row for row in rows if row["name"] == REGISTERED), rows[0])
     within = [row for row in rows if row["epochs"] <= registered["epochs"]]
     top = max(within, key=lambda row: row[key], default=registered)
-    return top["name"] if top[key] > registered[key] + MARGIN else "best"
+    return top["name"] if top[key] > registered[key] + MARGIN else registered["name"]
 
 
 def keeps_precise_bn(rows: list[dict]) -> bool:
@@ -429,7 +436,9 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--render", action="store_true", help="only rewrite the .md from .json")
+    parser.add_argument(
+        "--render", action="store_true", help="only choose again and rewrite the .md from .json"
+    )
     parser.add_argument(
         "--add", action="store_true", help="train only the variants not yet in the .json"
     )
@@ -451,7 +460,9 @@ def main() -> None:
     args.add = args.add or bool(only)
     if args.render:
         results = json.loads(JSON.read_text())
-        MD.write_text(markdown(results | {"chosen": choose(results["variants"])}))
+        results["chosen"] = choose(results["variants"])
+        JSON.write_text(json.dumps(results, indent=2) + "\n")
+        MD.write_text(markdown(results))
         return
     from mnist_lab.data import load_mnist
 
