@@ -4,14 +4,16 @@ Four 3x3 convolutions in two blocks, each followed by batch normalization, learn
 reference's two; the training images are randomly rotated, shifted and zoomed so the network
 sees new handwriting every epoch, all in one resampling so they stay as sharp as the digits it
 is tested on (`mnist_lab.warp`: 99.57% validation accuracy against 99.50% with a resampling
-per change, seed 0); label smoothing keeps it from becoming overconfident; and a
-warm-up-then-cosine learning rate lets it settle at the end. Every choice was made on
+per change, seed 0); label smoothing keeps it from becoming overconfident; and SGD with
+Nesterov momentum and weight decay, its rate warming up to 0.4 then following a cosine, lets it
+settle at the end (99.63% validation accuracy against 99.57% with Adam at 3e-3, seed 0; 99.42%,
+99.58% and 99.62% at peaks of 0.03, 0.1 and 0.2). Every choice was made on
 validation accuracy (`tests/perf/choose_best.py`): 20 epochs or a batch-norm momentum of 0.9
 gave nothing measurable, and a precise-BN pass after the last epoch (`precise_bn`), which an
 earlier version kept on the strength of test accuracy, lowered validation accuracy slightly in
 all three runs, so it is left out; averaging the weights (`ema_momentum`) gave nothing either,
-nor did elastic distortions, no label smoothing, weight decay, batch 64, two last epochs
-without augmentation (`clean_epochs`), a wider dense layer or a small residual network.
+nor did elastic distortions, no label smoothing, weight decay with Adam, batch 64, two last
+epochs without augmentation (`clean_epochs`), a wider dense layer or a small residual network.
 It asks for `precision="auto"`: bfloat16 where the hardware is fast at it, so that its 15
 epochs fit 15 minutes on a 2-core Intel Xeon with AMX too. What was tried and what it gave is
 in docs/zoo.md.
@@ -27,13 +29,14 @@ from mnist_lab.registry import register_model
 
 @register_model(
     "best",
-    description="Built for accuracy: 4 conv+BN layers, augmentation, label smoothing, cosine LR.",
+    description="Built for accuracy: 4 conv+BN layers, augmentation, label smoothing, SGD, cosine.",
     tags=("cnn", "batchnorm", "augmentation", "accuracy"),
     recipe=Recipe(
         epochs=15,
         batch_size=128,
-        optimizer="adam",
-        learning_rate=3e-3,
+        optimizer="sgd",
+        learning_rate=0.4,
+        weight_decay=5e-4,
         schedule="cosine",
         warmup=0.1,
         label_smoothing=0.1,
