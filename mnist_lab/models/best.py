@@ -50,9 +50,11 @@ def best() -> keras.Model:
     return best_network(32, 64)
 
 
-def best_network(first: int, second: int, name: str = "best") -> keras.Model:
-    """`best`'s shape with `first` and `second` channels in its two blocks (the search tries
-    other widths with it)."""
+def best_network(
+    first: int, second: int, dense: int = 128, dropout: float = 0.3, name: str = "best"
+) -> keras.Model:
+    """`best`'s shape with `first` and `second` channels in its two blocks and a dense layer of
+    `dense` units with `dropout` (the search tries other sizes with it)."""
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
@@ -63,8 +65,8 @@ def best_network(first: int, second: int, name: str = "best") -> keras.Model:
             *conv_bn_relu(second),
             layers.MaxPooling2D(pool_size=2),
             layers.Flatten(),
-            *dense_bn_relu(128),
-            layers.Dropout(0.3),
+            *dense_bn_relu(dense),
+            layers.Dropout(dropout),
             layers.Dense(10, activation="softmax", dtype="float32"),
         ],
         name=name,

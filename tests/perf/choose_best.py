@@ -144,23 +144,9 @@ def wide():
 
 def wide_head():
     """`best` with a dense layer of 256 and dropout 0.5 in place of 128 and 0.3."""
-    import keras
-    from keras import layers
-
     from mnist_lab.models.best import best_network
-    from mnist_lab.models.blocks import dense_bn_relu
 
-    body = best_network(32, 64).layers[:-5]  # up to the flattened features
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            *body,
-            *dense_bn_relu(256),
-            layers.Dropout(0.5),
-            layers.Dense(10, activation="softmax", dtype="float32"),
-        ],
-        name="wide-head",
-    )
+    return best_network(32, 64, dense=256, dropout=0.5, name="wide-head")
 
 
 def residual():
