@@ -245,3 +245,28 @@ def test_choose_best_ignores_runs_without_the_pass_when_judging_it(choose_best_m
     assert "| **chosen** `best-two-runs` |" in table
     assert "| 99.80% | — | each alone: 99.40%, 99.50% |" in table
     assert "(here -0.020 points over the 2 runs that had it: `best` drops it)" in table
+    assert "`python tests/perf/choose_best.py` on 2026-11-30; machine: AMD EPYC" in table
+    rows[1]["measured"] = "2026-12-01T03:45:08"
+    assert "choose_best.py` from 2026-11-30 to 2026-12-01;" in choose_best_module.markdown(results)
+
+
+def test_every_choose_best_variant_builds_a_ten_way_softmax(choose_best_module):
+    """Each variant builds and its recipe passes the recipe's checks (made when it is built)."""
+    variants = choose_best_module.variants()
+    for name, (_change, builder, recipe) in variants.items():
+        assert builder().output_shape == (None, 10), name
+        assert recipe.precise_batch_norm, name  # one run answers with and without the pass
+    shapes = [layer.output.shape for layer in choose_best_module.head_conv().layers]
+    assert (None, 2, 2, 128) in shapes and (None, 4, 4, 64) in shapes
+    assert choose_best_module.wide_second(96)().count_params() == 319_530  # `best`: 198,442
+    assert variants["best-sgd-20-epochs"][2].epochs == 20
+
+
+def test_the_registered_row_of_choose_best_trains_best_as_registered(choose_best_module):
+    """The row the rule compares with must be the recipe `best` registers, pass aside."""
+    from dataclasses import replace
+
+    from mnist_lab.registry import model_info
+
+    _change, _builder, recipe = choose_best_module.variants()[choose_best_module.REGISTERED]
+    assert replace(recipe, precise_batch_norm=False) == model_info("best").recipe
