@@ -53,10 +53,16 @@ def best() -> keras.Model:
 
 
 def best_network(
-    first: int, second: int, dense: int = 128, dropout: float = 0.3, name: str = "best"
+    first: int,
+    second: int,
+    dense: int = 128,
+    dropout: float = 0.3,
+    third: int = 0,
+    name: str = "best",
 ) -> keras.Model:
-    """`best`'s shape with `first` and `second` channels in its two blocks and a dense layer of
-    `dense` units with `dropout` (the search tries other sizes with it)."""
+    """`best`'s shape with `first` and `second` channels in its two blocks, a dense layer of
+    `dense` units with `dropout`, and, if `third`, a convolution of `third` channels on the last
+    maps (the search tries other sizes with it)."""
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
@@ -66,6 +72,7 @@ def best_network(
             *conv_bn_relu(second),
             *conv_bn_relu(second),
             layers.MaxPooling2D(pool_size=2),
+            *(conv_bn_relu(third) if third else []),
             layers.Flatten(),
             *dense_bn_relu(dense),
             layers.Dropout(dropout),

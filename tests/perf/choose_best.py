@@ -175,28 +175,9 @@ def no_dropout():
 def head_conv():
     """`best` with a third block: a 3x3 convolution of 128 on the last 4x4 maps (to 2x2) before
     the dense layer, as the published Kaggle networks end; about 3% more work per image."""
-    import keras
-    from keras import layers
+    from mnist_lab.models.best import best_network
 
-    from mnist_lab.models.blocks import conv_bn_relu, dense_bn_relu
-
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            *conv_bn_relu(32),
-            *conv_bn_relu(32),
-            layers.MaxPooling2D(pool_size=2),
-            *conv_bn_relu(64),
-            *conv_bn_relu(64),
-            layers.MaxPooling2D(pool_size=2),
-            *conv_bn_relu(128),
-            layers.Flatten(),
-            *dense_bn_relu(128),
-            layers.Dropout(0.3),
-            layers.Dense(10, activation="softmax", dtype="float32"),
-        ],
-        name="head-conv",
-    )
+    return best_network(32, 64, third=128, name="head-conv")
 
 
 def residual():
@@ -246,7 +227,7 @@ def variants() -> dict[str, tuple[str, object, object]]:
         weight_decay=0.0,
         precise_batch_norm=True,
     )
-    sgd = replace(recipe, optimizer="sgd", learning_rate=0.4, weight_decay=5e-4)
+    sgd = replace(spec.recipe, precise_batch_norm=True)
     return {
         "best": (
             "the recipe registered until 2026-11-30: Adam, a resampling per change",
@@ -321,7 +302,7 @@ def variants() -> dict[str, tuple[str, object, object]]:
                 f"one resampling, SGD with Nesterov momentum 0.9 peaking at {rate:g}, "
                 "weight decay 5e-4 (Adam's minima are said to generalize worse)",
                 spec.builder,
-                replace(recipe, optimizer="sgd", learning_rate=rate, weight_decay=5e-4),
+                replace(sgd, learning_rate=rate),
             )
             for rate in (0.1, 0.03, 0.2, 0.4, 0.8)
         },
