@@ -403,10 +403,33 @@ def _build(config: TrainConfig, precision: str) -> Any:
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    with precisions.policy(precision):
+    with _private_default_seeds(config.seed), precisions.policy(precision):
         model = registry.create_model(config.model)
     precisions.check_output(model, config.model, precision)
     return model
+
+
+@contextlib.contextmanager
+def _private_default_seeds(seed: int) -> Any:
+    """Draw the seeds of layers and initializers made without one from a generator of our own.
+
+    Keras draws them from Python's global `random`, which other threads of the process may draw
+    from meanwhile (a Dask worker's event loop does, in its connection retries), so the same
+    seed could start a worker's run from other weights than an in-process one. The generator
+    gives the draws `random.seed(seed)` gives, so undisturbed runs keep their weights."""
+    import importlib
+    import random
+
+    module = importlib.import_module("keras.src.random.seed_generator")
+    shared = getattr(module, "python_random", None)
+    if shared is not random:  # another Keras: leave it as it is
+        yield
+        return
+    module.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        module.python_random = shared
 
 
 def resume(

@@ -407,3 +407,25 @@ def test_reference_reaches_97_percent_after_one_epoch(tmp_path, mnist):
     )
     assert run.metrics["test_accuracy"] >= 0.97, run.metrics
     assert run.metrics["train_size"] == 54_000
+
+
+def test_initial_weights_do_not_depend_on_other_draws_from_pythons_random(monkeypatch):
+    """A Dask worker's event loop draws from Python's global `random` while its task thread
+    builds the model; the seed alone must decide the initial weights."""
+    import random
+
+    from mnist_lab import registry, training
+
+    config = TrainConfig("mlp", seed=5)
+    undisturbed = training._build(config, "float32").get_weights()
+    create_model = registry.create_model
+
+    def create_after_another_draw(name):
+        random.random()  # as another thread would, between the seeding and the layers
+        return create_model(name)
+
+    monkeypatch.setattr(registry, "create_model", create_after_another_draw)
+    disturbed = training._build(config, "float32").get_weights()
+    assert len(disturbed) == len(undisturbed)
+    for first, second in zip(undisturbed, disturbed, strict=True):
+        np.testing.assert_array_equal(first, second)
