@@ -417,10 +417,10 @@ def _private_default_seeds(seed: int) -> Any:
     from meanwhile (a Dask worker's event loop does, in its connection retries), so the same
     seed could start a worker's run from other weights than an in-process one. The generator
     gives the draws `random.seed(seed)` gives, so undisturbed runs keep their weights."""
-    import importlib
     import random
 
-    module = importlib.import_module("keras.src.random.seed_generator")
+    from keras.src.random import seed_generator as module
+
     shared = getattr(module, "python_random", None)
     if shared is not random:  # another Keras: leave it as it is
         yield
