@@ -25,7 +25,7 @@ from typing import Any
 
 from mkdocs.exceptions import PluginError
 
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "docs" / "assets" / "generated" / "facts.json"
@@ -62,7 +62,7 @@ def _zoo_rows() -> list[dict[str, Any]]:
 
 
 def _model(name: str) -> Any:
-    from mnist_lab import registry
+    from mnist_lab.models import registry
 
     return registry.create_model(name)
 
@@ -78,7 +78,7 @@ def _render(kind: str, argument: str | None, where: str) -> str:
     if kind == "params" and argument:
         return f"{_model(argument).count_params():,}"
     if kind == "recipe" and argument:
-        from mnist_lab import registry
+        from mnist_lab.models import registry
 
         return registry.model_info(argument).recipe.summary()
     if kind == "layers" and argument:

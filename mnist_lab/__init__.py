@@ -12,21 +12,21 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "register_model": "mnist_lab.registry",
-    "create_model": "mnist_lab.registry",
-    "list_models": "mnist_lab.registry",
-    "model_info": "mnist_lab.registry",
+    "register_model": "mnist_lab.models.registry",
+    "create_model": "mnist_lab.models.registry",
+    "list_models": "mnist_lab.models.registry",
+    "model_info": "mnist_lab.models.registry",
     "load_mnist": "mnist_lab.data",
     "fetch_mnist": "mnist_lab.data",
     "import_mnist": "mnist_lab.data",
-    "normalize": "mnist_lab.preprocess",
-    "one_hot": "mnist_lab.preprocess",
-    "stratified_split": "mnist_lab.preprocess",
-    "Recipe": "mnist_lab.recipes",
-    "Augmentation": "mnist_lab.recipes",
+    "normalize": "mnist_lab.data.preprocess",
+    "one_hot": "mnist_lab.data.preprocess",
+    "stratified_split": "mnist_lab.data.preprocess",
+    "Recipe": "mnist_lab.models.recipes",
+    "Augmentation": "mnist_lab.models.recipes",
     "TrainConfig": "mnist_lab.training",
     "train": "mnist_lab.training",
-    "MnistLabError": "mnist_lab.errors",
+    "MnistLabError": "mnist_lab.core.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -37,7 +37,7 @@ def mnist():
 @pytest.fixture
 def clean_registry(monkeypatch):
     """A registry holding only the built-in models, restored after the test."""
-    from mnist_lab import registry
+    from mnist_lab.models import registry
 
     registry.discover()
     builtins = {k: v for k, v in registry._MODELS.items() if v.source == registry.BUILT_IN}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mnist_lab.backend import filter_startup_noise
+from mnist_lab.core.backend import filter_startup_noise
 
 CHATTER = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -26,7 +26,7 @@ def test_filter_drops_only_the_known_start_up_lines():
 
 def test_starting_tensorflow_leaves_stderr_clean_but_open():
     code = (
-        "import sys\nfrom mnist_lab.backend import start_tensorflow\n"
+        "import sys\nfrom mnist_lab.core.backend import start_tensorflow\n"
         "start_tensorflow()\nstart_tensorflow()\n"
         "import tensorflow\nprint('ok', 'tensorflow' in sys.modules)\n"
         "sys.stderr.write('after start\\n')"

@@ -30,10 +30,11 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
-from mnist_lab import exercises, registry
 from mnist_lab.cli import app
+from mnist_lab.course import exercises
 from mnist_lab.data import FILES, IMPORT_HINT, SOURCE_RECORD, data_dir
-from mnist_lab.idx import to_idx_bytes
+from mnist_lab.data.idx import to_idx_bytes
+from mnist_lab.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_OPEN = io.open  # snapshots read with it, whatever a test has broken
@@ -170,7 +171,7 @@ def break_io(
     FULL_DISK: a file opened for writing is created (or truncated) and its first write fails
     with ENOSPC, which, as write(2) reports it, names no file. DENIED: the open (or mkdir) fails
     with EACCES naming the path. `writes`: opening a file for writing, and the rename that
-    commits an atomic write (mnist_lab.fileio) for writers that bypass open(); `reads`: opening
+    commits an atomic write (mnist_lab.core.fileio) for writers that bypass open(); `reads`: opening
     one for reading; `mkdirs`: creating a folder. With `names`, only files of those names (and
     the temporary files atomic writes use for them) fail.
     """

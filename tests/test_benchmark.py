@@ -14,10 +14,10 @@ from datetime import datetime
 import pytest
 from matplotlib.image import imread
 
-from mnist_lab import benchmark as bench
-from mnist_lab import runs
-from mnist_lab.compiling import compile_with_defaults
-from mnist_lab.errors import ConfigError, RunError
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError, RunError
+from mnist_lab.models.compiling import compile_with_defaults
+from mnist_lab.scale import benchmark as bench
 
 ROW_KEYS = {
     "name",
@@ -422,7 +422,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
 
 def test_importing_the_benchmark_module_does_not_import_tensorflow():
     code = (
-        "import sys, mnist_lab.benchmark\n"
+        "import sys, mnist_lab.scale.benchmark\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
     )
     result = subprocess.run(

@@ -327,8 +327,8 @@ def test_errors_name_options_as_they_are_typed(tmp_path, args, typed, field):
 
 
 def test_python_callers_read_the_option_names_they_pass():
-    from mnist_lab.benchmark import check_repeats
-    from mnist_lab.errors import ConfigError
+    from mnist_lab.core.errors import ConfigError
+    from mnist_lab.scale.benchmark import check_repeats
     from mnist_lab.training import TrainConfig
 
     with pytest.raises(ConfigError, match=r"^The 'batch_size' option must be ") as caught:

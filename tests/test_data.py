@@ -33,7 +33,7 @@ from mnist_lab.data import (
     import_mnist,
     load_mnist,
 )
-from mnist_lab.idx import to_idx_bytes
+from mnist_lab.data.idx import to_idx_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

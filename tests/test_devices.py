@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mnist_lab.cli import app
-from mnist_lab.devices import DeviceError
-from mnist_lab.errors import ConfigError
+from mnist_lab.core.errors import ConfigError
 from mnist_lab.training import TrainConfig, _even_batch, _strategy, prepare, resolve, train
+from mnist_lab.training.devices import DeviceError
 
 CPUS = [
     "/job:localhost/replica:0/task:0/device:CPU:0",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnist_lab.errors import first_line
+from mnist_lab.core.errors import first_line
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import benchmark as bench
-from mnist_lab import executors, runs
 from mnist_lab.cli import app
-from mnist_lab.errors import ConfigError
-from mnist_lab.executors import ExecutorError, TrainingTask, open_executor
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError
+from mnist_lab.scale import benchmark as bench
+from mnist_lab.scale import executors
+from mnist_lab.scale.executors import ExecutorError, TrainingTask, open_executor
 from mnist_lab.training import TrainConfig
 
 LIMIT = 600  # images per run: enough for a few steps, few enough for seconds

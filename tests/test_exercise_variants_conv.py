@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import exercises
+from mnist_lab.course import exercises
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import exercises
+from mnist_lab.course import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = Path(__file__).resolve().parent / "exercise_variants"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import exercises
-from mnist_lab.exercises import ExerciseError, derive_stub
+from mnist_lab.course import exercises
+from mnist_lab.course.exercises import ExerciseError, derive_stub
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)
@@ -429,7 +429,7 @@ def test_describe_returning_the_course_pages_dict_fails(tmp_path):
 
 
 WRAPPED_ONE_HOT = """\
-    from mnist_lab import preprocess
+    from mnist_lab.data import preprocess
 
     return preprocess.one_hot(labels, num_classes)
 """
@@ -439,13 +439,13 @@ WRAPPED_ONE_HOT = """\
     ("text", "message"),
     [
         (
-            "from mnist_lab.preprocess import one_hot, stratified_split  # noqa: F401\n",
-            "one_hot in ex03_labels.py is mnist_lab.preprocess.one_hot, the library's own "
+            "from mnist_lab.data.preprocess import one_hot, stratified_split  # noqa: F401\n",
+            "one_hot in ex03_labels.py is mnist_lab.data.preprocess.one_hot, the library's own "
             "version: the exercise asks you to write it yourself with a def in ex03_labels.py.",
         ),
         (
             solution_with(3, "one_hot", WRAPPED_ONE_HOT),
-            "ex03_labels.py uses mnist_lab.preprocess (line ",
+            "ex03_labels.py uses mnist_lab.data.preprocess (line ",
         ),
     ],
     ids=["re-exported", "wrapped"],
@@ -472,9 +472,9 @@ def test_exercise_4_returning_the_registrys_reference_fails(tmp_path):
             "taking a ready-made model"
         ),
         "test_reference_is_your_own_code": (
-            f"ex04_reference_cnn.py uses mnist_lab.registry.create_model (line {line}), the "
+            f"ex04_reference_cnn.py uses mnist_lab.models.registry.create_model (line {line}), the "
             "library's own version of what this exercise asks for: write conv_block and "
-            "build_reference yourself, without mnist_lab.models or "
+            "build_reference yourself, without mnist_lab.models.zoo or "
             "mnist_lab.registry.create_model; once the exercise passes, compare yours with the "
             "library's."
         ),
@@ -483,7 +483,7 @@ def test_exercise_4_returning_the_registrys_reference_fails(tmp_path):
 
 def test_exercise_5_ignoring_epochs_and_batch_size_fails(tmp_path):
     body = """\
-        from mnist_lab.preprocess import stratified_split
+        from mnist_lab.data.preprocess import stratified_split
 
         digits = np.argmax(y, axis=1)
         train_idx, validation_idx = stratified_split(digits, validation_fraction, seed)
@@ -529,8 +529,9 @@ def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
     result = tried(tmp_path, 6, text)
     assert messages(result) == {
         "test_the_four_functions_are_your_own_code": (
-            "confusion_matrix in ex06_evaluate.py is mnist_lab.evaluation.confusion_matrix, the "
-            "library's own version: the exercise asks you to write it yourself with a def in "
+            "confusion_matrix in ex06_evaluate.py is "
+            "mnist_lab.evaluation.metrics.confusion_matrix, the library's own version: the "
+            "exercise asks you to write it yourself with a def in "
             "ex06_evaluate.py."
         )
     }
@@ -548,5 +549,5 @@ def test_exercise_8_handing_back_a_zoo_model_fails(tmp_path):
     result = tried(tmp_path, 8, text, only=["test_my_model_is_your_own_design"])
     assert list(messages(result)) == ["test_my_model_is_your_own_design"]
     assert messages(result)["test_my_model_is_your_own_design"].startswith(
-        "ex08_my_model.py uses mnist_lab.registry.create_model (line "
+        "ex08_my_model.py uses mnist_lab.models.registry.create_model (line "
     )

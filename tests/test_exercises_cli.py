@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mnist_lab import exercises
 from mnist_lab.cli import app
+from mnist_lab.course import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)

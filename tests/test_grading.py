@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab import grading
 from mnist_lab.cli import app
-from mnist_lab.errors import ConfigError
+from mnist_lab.core.errors import ConfigError
+from mnist_lab.scale import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "mnist_lab" / "course" / "solutions"
@@ -262,7 +262,7 @@ def test_a_local_cluster_of_two_grades_the_same(classroom, graded, tmp_path):
     [(None, list(range(1, 18))), ("2", [2]), ("1,2,5-8", [1, 2, 5, 6, 7, 8]), ("3-3", [3])],
 )
 def test_exercise_lists(text, numbers):
-    from mnist_lab.exercises import load_catalog
+    from mnist_lab.course.exercises import load_catalog
 
     assert grading.parse_exercises(text, load_catalog()) == numbers
 
@@ -275,7 +275,7 @@ def test_exercise_lists(text, numbers):
     ],
 )
 def test_bad_exercise_lists(text, message):
-    from mnist_lab.exercises import load_catalog
+    from mnist_lab.course.exercises import load_catalog
 
     with pytest.raises(ConfigError) as caught:
         grading.parse_exercises(text, load_catalog())

@@ -13,9 +13,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from mnist_lab import idx
-from mnist_lab.errors import DataError
-from mnist_lab.idx import DTYPES, IdxError, parse_idx, read_idx, to_idx_bytes, write_idx
+from mnist_lab.core.errors import DataError
+from mnist_lab.data import idx
+from mnist_lab.data.idx import DTYPES, IdxError, parse_idx, read_idx, to_idx_bytes, write_idx
 
 SMALL = np.arange(6, dtype=np.uint8).reshape(2, 3)
 SMALL_HEADER = b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x03"

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from mnist_lab.errors import MnistLabError
-from mnist_lab.images import ImageError, load_digit, prepare_digit
+from mnist_lab.core.errors import MnistLabError
+from mnist_lab.data.images import ImageError, load_digit, prepare_digit
 
 
 def draw_seven(

@@ -30,7 +30,7 @@ def test_public_api_is_exported_lazily():
     assert {"register_model", "create_model", "list_models", "load_mnist", "normalize"} <= set(
         mnist_lab.__all__
     )
-    assert mnist_lab.normalize.__module__ == "mnist_lab.preprocess"
+    assert mnist_lab.normalize.__module__ == "mnist_lab.data.preprocess"
     try:
         mnist_lab.no_such_name  # noqa: B018
     except AttributeError as error:

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mnist_lab.cli import app
-from mnist_lab.inspection import inspect_run
+from mnist_lab.evaluation.inspection import inspect_run
 from mnist_lab.training import TrainConfig, train
 
 runner = CliRunner()
@@ -215,7 +215,7 @@ def test_a_picture_is_never_replaced_by_a_figure(run, mnist):
 
 
 def test_a_run_folder_that_cannot_be_written_is_reported(run, monkeypatch):
-    from mnist_lab import plots
+    from mnist_lab.evaluation import plots
 
     def refuse(figure, path):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))

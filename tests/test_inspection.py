@@ -17,8 +17,9 @@ import tensorflow as tf
 from keras import layers
 from matplotlib.image import imread
 
-from mnist_lab.errors import MnistLabError
-from mnist_lab.inspection import (
+from mnist_lab.core.errors import MnistLabError
+from mnist_lab.data.preprocess import normalize
+from mnist_lab.evaluation.inspection import (
     InspectionError,
     Inspector,
     NoConvolutionError,
@@ -28,9 +29,13 @@ from mnist_lab.inspection import (
     layer_table,
     saliency,
 )
-from mnist_lab.plots import feature_maps_figure, filters_figure, saliency_figure, save_figure
-from mnist_lab.preprocess import normalize
-from mnist_lab.registry import create_model, list_models
+from mnist_lab.evaluation.plots import (
+    feature_maps_figure,
+    filters_figure,
+    saliency_figure,
+    save_figure,
+)
+from mnist_lab.models.registry import create_model, list_models
 
 MODELS = list_models()
 CNNS = [name for name in MODELS if name != "mlp"]

@@ -18,11 +18,12 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from mnist_lab import images, runs
-from mnist_lab.errors import RunError
+from mnist_lab.core import runs
+from mnist_lab.core.errors import RunError
+from mnist_lab.data import images
+from mnist_lab.evaluation.reports import predict_images
 from mnist_lab.lab import create_app, servable_runs
 from mnist_lab.lab.app import MAX_BODY
-from mnist_lab.reports import predict_images
 from mnist_lab.training import TrainConfig, train
 
 DIGIT = 0  # MNIST test image 0, a 7
@@ -33,8 +34,8 @@ def trained(tmp_path_factory, mnist):
     """A reference run and an mlp run of one epoch on 512 images, and a copy of the reference run
     that kept epoch 1's weights (the untrained model's, so that they answer differently from the
     final ones) and a damaged file for epoch 2."""
-    from mnist_lab import registry
-    from mnist_lab.reports import load_run_model
+    from mnist_lab.evaluation.reports import load_run_model
+    from mnist_lab.models import registry
 
     out = tmp_path_factory.mktemp("lab-runs")
     run, mlp = (
@@ -182,7 +183,7 @@ def test_floats_are_rounded_to_keep_the_json_small(client, trained, mnist):
 
 
 def test_pixels_are_the_network_input_as_they_are(client, trained, mnist):
-    from mnist_lab.reports import load_run_model
+    from mnist_lab.evaluation.reports import load_run_model
 
     pixels = mnist.test.images[DIGIT] / 255
     response = client.post(

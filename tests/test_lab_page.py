@@ -78,7 +78,7 @@ def test_the_page_and_its_files_are_served_from_the_package(app):
 
 
 def test_a_test_digit_is_an_mnist_test_image_and_a_wrong_one_is_wrong(app, trained, mnist):
-    from mnist_lab.reports import load_run_model
+    from mnist_lab.evaluation.reports import load_run_model
 
     with TestClient(app) as client:
         run = trained["reference"].name

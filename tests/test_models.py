@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_lab.preprocess import normalize, one_hot
-from mnist_lab.registry import create_model, list_models, model_info
+from mnist_lab.data.preprocess import normalize, one_hot
+from mnist_lab.models.registry import create_model, list_models, model_info
 from mnist_lab.training import TrainConfig, train
 
 MODELS = list_models()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab.registry import import_path
+from mnist_lab.models.registry import import_path
 
 PERF = Path(__file__).resolve().parent / "perf"
 
@@ -266,7 +266,7 @@ def test_the_registered_row_of_choose_best_trains_best_as_registered(choose_best
     """The row the rule compares with must be the recipe `best` registers, pass aside."""
     from dataclasses import replace
 
-    from mnist_lab.registry import model_info
+    from mnist_lab.models.registry import model_info
 
     _change, _builder, recipe = choose_best_module.variants()[choose_best_module.REGISTERED]
     assert replace(recipe, precise_batch_norm=False) == model_info("best").recipe

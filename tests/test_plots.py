@@ -7,7 +7,7 @@ import pytest
 from matplotlib.image import AxesImage, imread
 from matplotlib.ticker import MaxNLocator
 
-from mnist_lab.plots import (
+from mnist_lab.evaluation.plots import (
     accuracy_vs_time_figure,
     confusion_matrix_figure,
     gallery_figure,

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_lab.precise_bn import batch_norm_layers, recalibrate
+from mnist_lab.training.precise_bn import batch_norm_layers, recalibrate
 
 
 def bn_model() -> keras.Model:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from keras import layers
 
-from mnist_lab import precision
-from mnist_lab.errors import ConfigError
-from mnist_lab.inspection import Inspector
-from mnist_lab.recipes import Recipe, recipe_fields
-from mnist_lab.registry import model_info
+from mnist_lab.core import precision
+from mnist_lab.core.errors import ConfigError
+from mnist_lab.evaluation.inspection import Inspector
+from mnist_lab.models.recipes import Recipe, recipe_fields
+from mnist_lab.models.registry import model_info
 from mnist_lab.training import TrainConfig, train
 
 AMX_CPUINFO = """processor\t: 0

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mnist_lab.preprocess import normalize, one_hot, stratified_split
+from mnist_lab.data.preprocess import normalize, one_hot, stratified_split
 
 uint8_images = st.integers(1, 8).flatmap(
     lambda n: arrays(np.uint8, (n, 28, 28), elements=st.integers(0, 255))

@@ -9,10 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_lab.compiling import compile_with_recipe, learning_rate
-from mnist_lab.errors import ConfigError
-from mnist_lab.recipes import Augmentation, Recipe
-from mnist_lab.registry import create_model, list_models, model_info
+from mnist_lab.core.errors import ConfigError
+from mnist_lab.models.compiling import compile_with_recipe, learning_rate
+from mnist_lab.models.recipes import Augmentation, Recipe
+from mnist_lab.models.registry import create_model, list_models, model_info
 from mnist_lab.training import TrainConfig, _augmented_batches, prepare, resolve, train
 
 

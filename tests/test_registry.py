@@ -8,7 +8,7 @@ import os
 import keras
 import pytest
 
-from mnist_lab.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
+from mnist_lab.core.errors import DuplicateModelError, ModelContractError, ModelNotFoundError
 
 
 def tiny_model(inputs=(28, 28, 1), outputs=10, compile=False):
@@ -35,7 +35,7 @@ def three_models(clean_registry, monkeypatch):
 def test_builtin_reference_is_registered(clean_registry):
     spec = clean_registry.model_info("reference")
     assert spec.source == "built-in"
-    assert "mnist_lab/models/reference.py:" in spec.origin
+    assert "mnist_lab/models/zoo/reference.py:" in spec.origin
     assert "reference" in clean_registry.list_models()
 
 
@@ -201,7 +201,7 @@ def test_discovers_student_files_in_plugin_folders(clean_registry, tmp_path, mon
 
 
 def test_plugin_folders_default_to_the_projects_exercises(tmp_path, monkeypatch):
-    from mnist_lab.registry import plugin_folders
+    from mnist_lab.models.registry import plugin_folders
 
     monkeypatch.delenv("MNIST_LAB_PLUGINS", raising=False)
     (tmp_path / "exercises").mkdir()
@@ -347,7 +347,7 @@ def test_discovery_never_executes_a_file_that_registers_no_model(
     ],
 )
 def test_registers_a_model_recognizes_every_spelling(source):
-    from mnist_lab.registry import registers_a_model
+    from mnist_lab.models.registry import registers_a_model
 
     assert registers_a_model(source.encode())
 

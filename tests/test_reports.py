@@ -13,9 +13,9 @@ from matplotlib.image import imread
 from PIL import Image
 
 from mnist_lab import data as mnist_data
-from mnist_lab.errors import RunError
-from mnist_lab.images import ImageError
-from mnist_lab.reports import evaluate_run, load_run_model, predict_images
+from mnist_lab.core.errors import RunError
+from mnist_lab.data.images import ImageError
+from mnist_lab.evaluation.reports import evaluate_run, load_run_model, predict_images
 from mnist_lab.training import TrainConfig, train
 
 REPORT_FILES = ["confusion_matrix.png", "misclassified.png", "per_class.json"]
@@ -206,7 +206,7 @@ def test_a_model_that_would_run_code_is_refused(tmp_path):
 
 def test_predict_images_shows_the_28x28_input_the_model_saw(run, drawings, tmp_path):
     """`show` saves each prepared digit, enlarged 10x without blur, and never replaces one."""
-    from mnist_lab.images import load_digit
+    from mnist_lab.data.images import load_digit
 
     copy = tmp_path / run.path.name
     shutil.copytree(run.path, copy)

@@ -17,10 +17,10 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from mnist_lab import interrupts, runs
 from mnist_lab.cli import app
-from mnist_lab.errors import RunError, TrainingInterrupted
-from mnist_lab.training import TrainConfig, resume, train
+from mnist_lab.core import runs
+from mnist_lab.core.errors import RunError, TrainingInterrupted
+from mnist_lab.training import TrainConfig, interrupts, resume, train
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -161,7 +161,7 @@ def test_a_failing_run_records_why_and_can_be_resumed(tmp_path, mnist):
 
 def test_a_full_disk_mid_run_fails_in_one_line_and_the_run_resumes(tmp_path, monkeypatch):
     """The second epoch's history cannot be written: the run keeps epoch 1 and resumes."""
-    from mnist_lab import fileio
+    from mnist_lab.core import fileio
 
     real_write = fileio.write_bytes_atomic
     writes = []
@@ -350,7 +350,7 @@ def test_bad_input_to_the_new_commands(interrupted, tmp_path, args, message):
 
 def test_data_verify_reports_each_file(tmp_path, mnist):
     from mnist_lab.data import FILES
-    from mnist_lab.idx import to_idx_bytes
+    from mnist_lab.data.idx import to_idx_bytes
 
     arrays = [mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels]
     for name, array in zip(FILES, arrays, strict=True):

@@ -17,9 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mnist_lab import exercises, sandbox
+from mnist_lab.course import exercises
 from mnist_lab.data import data_dir
-from mnist_lab.sandbox import run_exercise_tests
+from mnist_lab.scale import sandbox
+from mnist_lab.scale.sandbox import run_exercise_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)

@@ -182,7 +182,7 @@ def test_the_cli_reference_has_every_command_and_option_of_the_app(built_site):
 
 
 def test_every_exercise_page_shows_all_its_hints(built_site):
-    from mnist_lab.exercises import load_catalog
+    from mnist_lab.course.exercises import load_catalog
 
     for exercise in load_catalog(ROOT):
         page = Path(exercise.page).relative_to("docs").with_suffix("")
@@ -224,8 +224,8 @@ def test_the_api_page_renders_the_modules_from_their_docstrings(page, site_url):
     page.goto(site_url + "reference/api/")
     assert _headings(page, "h1") == ["Python API"]
     modules = set(_headings(page, "h2"))
-    assert {"mnist_lab.registry", "mnist_lab.data", "mnist_lab.preprocess"} <= modules
-    normalize = page.locator("[id='mnist_lab.preprocess.normalize']")
+    assert {"mnist_lab.models.registry", "mnist_lab.data", "mnist_lab.data.preprocess"} <= modules
+    normalize = page.locator("[id='mnist_lab.data.preprocess.normalize']")
     assert "float32" in normalize.locator("xpath=..").inner_text()
 
 
@@ -270,7 +270,7 @@ def test_dark_mode_toggle_switches_the_palette(page, site_url):
 
 @pytest.fixture(scope="module")
 def hooks() -> Any:
-    from mnist_lab.registry import import_path
+    from mnist_lab.models.registry import import_path
 
     return import_path(ROOT / "docs" / "hooks.py", "mnist_lab_docs_hooks")
 

@@ -54,8 +54,9 @@ def test_chapter_8s_facts_name_real_test_digits(mnist, facts):
 
 
 def test_inside_assets_are_inspects_figures_of_the_run(mnist, tmp_path):
-    from mnist_lab import evaluation, preprocess
-    from mnist_lab.reports import load_run_model
+    from mnist_lab import evaluation
+    from mnist_lab.data import preprocess
+    from mnist_lab.evaluation.reports import load_run_model
     from mnist_lab.training import TrainConfig, train
 
     run = train(

@@ -9,7 +9,7 @@ from mnist_lab.course import site_tables
 
 
 def test_receptive_fields_of_the_reference():
-    from mnist_lab.registry import create_model
+    from mnist_lab.models.registry import create_model
 
     rows = site_tables.receptive_fields(create_model("reference"))
     assert [(row["kind"], row["output"], row["field"], row["jump"]) for row in rows] == [
@@ -51,7 +51,7 @@ def test_receptive_field_is_where_the_gradient_of_one_unit_reaches(kernels, stri
 
 
 def test_receptive_field_table_is_markdown():
-    from mnist_lab.registry import create_model
+    from mnist_lab.models.registry import create_model
 
     table = site_tables.receptive_field_table(create_model("reference"))
     assert table.splitlines()[0] == "| layer | output shape | one unit sees | step between units |"

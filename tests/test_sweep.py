@@ -10,10 +10,10 @@ import pytest
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-from mnist_lab import runs
-from mnist_lab import sweep as sw
 from mnist_lab.cli import app
-from mnist_lab.errors import ConfigError
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError
+from mnist_lab.scale import sweep as sw
 
 runner = CliRunner()
 FIELDS = (
@@ -81,7 +81,7 @@ def test_a_point_config_carries_its_values_as_overrides_and_as_options():
 
 
 def test_the_log_axis_is_for_rates_spanning_ten_times():
-    from mnist_lab.sweep_plots import uses_log_axis
+    from mnist_lab.scale.sweep_plots import uses_log_axis
 
     assert uses_log_axis("learning_rate", [1e-3, 1e-2])
     assert not uses_log_axis("learning_rate", [1e-3, 5e-3])
@@ -90,7 +90,7 @@ def test_the_log_axis_is_for_rates_spanning_ten_times():
 
 
 def test_the_figure_has_one_panel_per_swept_field():
-    from mnist_lab.sweep_plots import sweep_figure
+    from mnist_lab.scale.sweep_plots import sweep_figure
 
     grid = {
         "optimizer": (None, "sgd"),

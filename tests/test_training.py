@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from mnist_lab import runs
-from mnist_lab.errors import ConfigError, RunError
-from mnist_lab.recipes import Recipe
-from mnist_lab.registry import model_info
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError, RunError
+from mnist_lab.models.recipes import Recipe
+from mnist_lab.models.registry import model_info
 from mnist_lab.training import TrainConfig, prepare, train
 
 RUN_FILES = [
@@ -271,7 +271,7 @@ def test_ema_momentum_is_checked_and_summarized():
 
 def test_adam_betas_reach_the_optimizer_and_are_checked():
     """A recipe's beta_1 and beta_2 are the compiled Adam's; SGD, which has none, refuses them."""
-    from mnist_lab.compiling import compile_with_recipe
+    from mnist_lab.models.compiling import compile_with_recipe
 
     recipe = Recipe(optimizer="adam", beta_1=0.7, beta_2=0.9)
     assert recipe.compiles and Recipe(beta_2=0.99).compiles and not Recipe().compiles
@@ -298,7 +298,7 @@ def test_fit_creates_no_variable_once_the_training_state_is_built(mnist):
     `build_training_state`, fit creates none (it created all 18 of `fast`'s before)."""
     import tensorflow as tf
 
-    from mnist_lab.compiling import build_training_state, compile_with_recipe
+    from mnist_lab.models.compiling import build_training_state, compile_with_recipe
 
     data = prepare(mnist, TrainConfig(model="fast", limit=512, seed=0))
     created: list[str] = []
@@ -324,7 +324,7 @@ def test_fit_creates_no_variable_once_the_training_state_is_built(mnist):
 
 def test_a_model_keras_cannot_build_symbolically_still_trains(mnist):
     """The early build is only a saving: if Keras cannot do it, fit builds the state itself."""
-    from mnist_lab.compiling import build_training_state, compile_with_defaults
+    from mnist_lab.models.compiling import build_training_state, compile_with_defaults
 
     data = prepare(mnist, TrainConfig(model="mlp", limit=256, seed=0))
     model = compile_with_defaults(model_info("mlp").builder())
@@ -362,7 +362,7 @@ def test_curves_png_is_a_real_figure(quick_run):
 
 
 def test_curves_figure_has_both_panels_and_both_lines(quick_run):
-    from mnist_lab.plots import curves_figure
+    from mnist_lab.evaluation.plots import curves_figure
 
     figure = curves_figure(quick_run.history, title="t")
     panels = figure.get_axes()
@@ -414,7 +414,8 @@ def test_initial_weights_do_not_depend_on_other_draws_from_pythons_random(monkey
     builds the model; the seed alone must decide the initial weights."""
     import random
 
-    from mnist_lab import registry, training
+    from mnist_lab import training
+    from mnist_lab.models import registry
 
     config = TrainConfig("mlp", seed=5)
     undisturbed = training._build(config, "float32").get_weights()

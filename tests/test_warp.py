@@ -10,7 +10,7 @@ import tensorflow as tf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mnist_lab import warp
+from mnist_lab.training import warp
 
 
 def digits(n: int = 3, seed: int = 0) -> np.ndarray:

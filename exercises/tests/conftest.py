@@ -177,6 +177,9 @@ def library_uses(path: Path, library: Iterable[str]) -> list[tuple[int, str]]:
                 inner = inner.value
             if isinstance(inner, ast.Name) and inner.id in bound:
                 found.append((node.lineno, _resolve(".".join([bound[inner.id], *parts]))))
+    # A stable path such as `mnist_lab.preprocess` names a module that lives elsewhere
+    # (`mnist_lab.data.preprocess`): a use is caught under either name.
+    library = tuple({*library, *(_resolve_library(module) for module in library)})
     return sorted(
         {
             (line, name)
@@ -184,6 +187,14 @@ def library_uses(path: Path, library: Iterable[str]) -> list[tuple[int, str]]:
             if any(name == module or name.startswith(f"{module}.") for module in library)
         }
     )
+
+
+def _resolve_library(dotted: str) -> str:
+    """The real name of a library module or function named by its stable path."""
+    try:
+        return importlib.import_module(dotted).__name__
+    except ImportError:
+        return _resolve(dotted)
 
 
 def _resolve(dotted: str) -> str:

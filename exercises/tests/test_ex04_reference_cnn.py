@@ -151,5 +151,5 @@ def test_reference_is_your_own_code(exercise, own_code):
     own_code(
         "conv_block",
         "build_reference",
-        library=["mnist_lab.models", "mnist_lab.registry.create_model"],
+        library=["mnist_lab.models.zoo", "mnist_lab.registry.create_model"],
     )

@@ -175,5 +175,5 @@ def test_the_four_functions_are_your_own_code(exercise, own_code):
         "accuracy",
         "confusion_matrix",
         "most_confused",
-        library=["mnist_lab.evaluation", "mnist_lab.reports"],
+        library=["mnist_lab.evaluation", "mnist_lab.evaluation.reports"],
     )

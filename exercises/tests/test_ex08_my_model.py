@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mnist_lab import registry
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 from mnist_lab.preprocess import normalize
 
 EXERCISE = "ex08_my_model.py"
@@ -79,7 +79,7 @@ def test_my_model_gives_10_probabilities_per_image(exercise, mnist):
 
 def test_my_model_is_your_own_design(exercise, own_code):
     built(exercise)
-    own_code(library=["mnist_lab.models", "mnist_lab.registry.create_model"])
+    own_code(library=["mnist_lab.models.zoo", "mnist_lab.registry.create_model"])
 
 
 def test_my_models_recipe_keeps_to_the_budget(exercise):

@@ -22,7 +22,7 @@ from mnist_lab.cli.common import (
     print_table,
 )
 from mnist_lab.cli.progress import batch_progress
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 
@@ -69,7 +69,7 @@ def benchmark_command(
 
     --resume DIR finishes a benchmark stopped by Ctrl-C, training only what it is missing.
     """
-    from mnist_lab.benchmark import benchmark, resume_benchmark
+    from mnist_lab.scale.benchmark import benchmark, resume_benchmark
 
     given = options_given(ctx, PLAN_OPTIONS)
     if resume is not None and (patterns or given):
@@ -129,7 +129,7 @@ def _announce(on_progress: Any) -> Any:
 def show_leaderboard(result: Any) -> None:
     from rich.table import Column
 
-    from mnist_lab.benchmark import (
+    from mnist_lab.scale.benchmark import (
         LEADERBOARD_COLUMNS,
         LEADERBOARD_TITLE,
         describe_executor,

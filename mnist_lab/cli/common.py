@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from mnist_lab.errors import ConfigError, MnistLabError, describe_os_error
+from mnist_lab.core.errors import ConfigError, MnistLabError, describe_os_error
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -17,7 +17,7 @@ from mnist_lab.cli.common import (
     print_table,
     right,
 )
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 
 app = typer.Typer(
     cls=OneLineGroup,

@@ -15,7 +15,7 @@ from mnist_lab.cli.common import (
     right,
     unwrapped,
 )
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 
 app = typer.Typer(
     cls=OneLineGroup,
@@ -38,7 +38,7 @@ def _track(need_states: bool = True) -> tuple[Path, list[Any], list[Any]]:
     States come from the cache; an exercise whose file changed since its last check is checked
     again, and the student is told why they wait.
     """
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root = exercises.project_root()
     catalog = exercises.load_catalog(root)
@@ -64,7 +64,7 @@ def _relative(path: Path) -> str:
 
 def _pick(number: int | None, catalog: list[Any], states: list[Any]) -> Any:
     """The exercise numbered `number`, else the next one not done (None when all are)."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     if number is not None:
         return exercises.find(catalog, number)
@@ -75,7 +75,7 @@ def _report(result: Any, *, verbose: bool = False) -> None:
     """Print a check's outcome in plain words: each failure's whole message, the hint meant for
     the first failure (never past the next one the student has not seen), what passing tests
     report, and with `verbose` pytest's own output."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     exercise = result.exercise
     if verbose and result.output.strip():
@@ -141,7 +141,7 @@ def exercises_main(ctx: typer.Context) -> None:
 @app.command("list", cls=OneLineCommand)
 def exercises_list() -> None:
     """Show every exercise with its state, the next one to do and your progress."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root, catalog, states = _track()
     marks = {exercises.DONE: "✓ done", exercises.FAILING: "✗ failing"}
@@ -180,7 +180,7 @@ def exercises_check(
     verbose: VerboseOption = False,
 ) -> None:
     """Run an exercise's tests and explain what fails; on success, point to the next one."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root, catalog, states = _track(need_states=number is None and not all_)
     chosen = catalog if all_ else [_pick(number, catalog, states)]
@@ -202,7 +202,7 @@ def exercises_hint(
     all_: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
 ) -> None:
     """Show the next hint you have not seen yet (all of them with --all)."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root, catalog, states = _track(need_states=number is None)
     exercise = _pick(number, catalog, states)
@@ -229,7 +229,7 @@ def exercises_reset(
     all_: Annotated[bool, typer.Option("--all", help="Restore every exercise.")] = False,
 ) -> None:
     """Restore original stubs; your version is kept as a timestamped backup beside it."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     if number is None and not all_:
         raise MnistLabError("Say which exercise to reset (e.g. 'reset 2'), or --all for every one.")
@@ -249,7 +249,7 @@ def exercises_solution(
     number: Annotated[int, typer.Argument(help="An exercise you have completed.")],
 ) -> None:
     """Show the reference solution of an exercise, once your version passes."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root, catalog, _ = _track(need_states=False)
     typer.echo(exercises.solution(exercises.find(catalog, number), root))
@@ -261,7 +261,7 @@ def exercises_watch(
     verbose: VerboseOption = False,
 ) -> None:
     """Re-check an exercise whenever you save a file; move on to the next when it passes."""
-    from mnist_lab import exercises
+    from mnist_lab.course import exercises
 
     root, catalog, states = _track(need_states=number is None)
     folder = catalog[0].file.parent if catalog else root / "exercises"

@@ -79,7 +79,7 @@ def grade_command(
     """Grade a class: test every student's exercise files in their own processes, with partial
     credit and hidden tests, and train each student's own model; write gradebook.csv,
     gradebook.json, leaderboard.md and feedback/STUDENT.md."""
-    from mnist_lab.grading import grade
+    from mnist_lab.scale.grading import grade
 
     with batch_progress(console(), "Students") as on_progress:
         book = grade(

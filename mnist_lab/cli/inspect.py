@@ -46,7 +46,7 @@ def inspect_command(
     digit, and which pixels the predicted digit depends on. Several pictures each get their
     own feature_maps-NAME.png and saliency-NAME.png; the run's other files are never touched.
     """
-    from mnist_lab.inspection import inspect_run
+    from mnist_lab.evaluation.inspection import inspect_run
 
     dataset = None
     if data_dir is not None and not images:

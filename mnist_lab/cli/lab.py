@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mnist_lab.cli.common import OneLineCommand, OneLineGroup
-from mnist_lab.errors import MnistLabError
+from mnist_lab.core.errors import MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 

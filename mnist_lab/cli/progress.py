@@ -2,8 +2,9 @@
 
 On a terminal it is one rich live bar: tasks done of total, how many are running and failed, the
 latest epoch's news and the time elapsed. Piped or captured, it is one plain line per finished
-epoch and per finished task, which logs and tests can read. It reads the executor's events (see
-`mnist_lab.executors`): every event carries "done", "running", "failed", "total" and "elapsed".
+epoch and per finished task, which logs and tests can read. It reads the executor's events
+(see `mnist_lab.scale.executors`): every event carries "done", "running", "failed", "total" and
+"elapsed".
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _print_line(event: Event, say: Callable[[str], Any]) -> None:
     kind = event["event"]
     where = f"[{event['done']}/{event['total']} done, {counts_text(event)}]"
     if kind == "start":
-        from mnist_lab.executors import describe_place
+        from mnist_lab.scale.executors import describe_place
 
         place = describe_place(event["executor"], event["workers"])
         say(f"Training {event['total']} run{'s' * (event['total'] != 1)} {place}.")

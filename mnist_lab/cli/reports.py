@@ -25,7 +25,7 @@ RunArgument = Annotated[Path, typer.Argument(help="A run folder written by 'mnis
 def evaluate_command(run: RunArgument, data_dir: DataDirOption = None) -> None:
     """Write a run's confusion matrix, worst mistakes and per-digit metrics; print a report."""
     from mnist_lab.data import load_mnist
-    from mnist_lab.reports import evaluate_run
+    from mnist_lab.evaluation.reports import evaluate_run
 
     report = evaluate_run(run, dataset=load_mnist(data_dir) if data_dir else None)
     console().print(
@@ -70,7 +70,7 @@ def predict_command(
     ] = False,
 ) -> None:
     """Recognize the digit in each picture with a trained run's model."""
-    from mnist_lab.reports import predict_images
+    from mnist_lab.evaluation.reports import predict_images
 
     for result in predict_images(run, images, show=show):
         top = ", ".join(f"{digit}: {p:.1%}" for digit, p in result["top3"])

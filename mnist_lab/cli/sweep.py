@@ -1,7 +1,7 @@
 """`mnist-lab sweep`: one model over a grid of recipe values, chosen on validation accuracy.
 
-The command parses its options, calls `mnist_lab.sweep.sweep` and prints the ranked points, the
-chosen one with its test accuracy (the only test accuracy it shows) and where the files are.
+The command parses its options, calls `mnist_lab.scale.sweep.sweep` and prints the ranked points,
+the chosen one with its test accuracy (the only test accuracy it shows) and where the files are.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def sweep_command(
     from rich.table import Column
 
     from mnist_lab.cli.progress import batch_progress
-    from mnist_lab.sweep import (
+    from mnist_lab.scale.sweep import (
         TEST_RULE,
         columns,
         describe_choice,

@@ -19,7 +19,7 @@ from mnist_lab.cli.common import (
     right,
     unwrapped,
 )
-from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.core.errors import ConfigError, MnistLabError
 
 app = typer.Typer(cls=OneLineGroup)
 
@@ -130,7 +130,7 @@ def _parse_devices(text: str | None) -> int | None:
     if text is None:
         return None
     if text.strip().lower() == "all":
-        from mnist_lab.devices import count_all
+        from mnist_lab.training.devices import count_all
 
         return count_all()
     if not (text.strip().isdecimal() and int(text) >= 1):
@@ -143,7 +143,7 @@ def _parse_devices(text: str | None) -> int | None:
 
 def _report_devices(count: int, batch_size: int) -> None:
     """Say where the run trains and its global batch; a split CPU is for testing only."""
-    from mnist_lab.devices import place
+    from mnist_lab.training.devices import place
 
     placement = place(count)  # the training places itself the same way
     if placement.logical_cpus:
@@ -174,7 +174,7 @@ def _report_run(run: Any) -> None:
 
 def _resume(ctx: typer.Context, path: Path, data_dir: Path | None) -> None:
     """`train --resume RUN`: the run's own options only, and nothing changed if it is complete."""
-    from mnist_lab.runs import COMPLETED, METRICS, open_run
+    from mnist_lab.core.runs import COMPLETED, METRICS, open_run
     from mnist_lab.training import resume
 
     given = options_given(ctx, RUN_OPTIONS)
@@ -210,7 +210,7 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the registered models with their parameter counts, sources and descriptions."""
-    from mnist_lab.registry import broken_plugins, model_summaries
+    from mnist_lab.models.registry import broken_plugins, model_summaries
 
     summaries = model_summaries(patterns or "*")
     broken = broken_plugins()
@@ -251,7 +251,7 @@ def runs_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the run folders: model, state, epochs done and test accuracy, oldest first."""
-    from mnist_lab.runs import COMPLETED, list_runs
+    from mnist_lab.core.runs import COMPLETED, list_runs
 
     summaries = list_runs(out)
     if as_json:

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.markdown import markdown_table
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.markdown import markdown_table
 
 OUT = Path("docs/assets/generated")
 COMMAND = "make docs-assets"
@@ -130,7 +130,7 @@ def pixels_figure(image: np.ndarray, label: int, all_pixels: np.ndarray):
     """One digit before and after `normalize`, and the histogram of every training pixel."""
     from matplotlib.figure import Figure
 
-    from mnist_lab.preprocess import normalize
+    from mnist_lab.data.preprocess import normalize
 
     scaled = normalize(image[np.newaxis])[0, ..., 0]
     figure = Figure(figsize=(11, 3.4), layout="constrained")
@@ -153,7 +153,7 @@ def pixels_figure(image: np.ndarray, label: int, all_pixels: np.ndarray):
 
 def dataset_assets(dataset: Any, out: Path) -> dict[str, str]:
     """Write the data's figures and table into `out`; return the facts the pages quote."""
-    from mnist_lab.plots import save_figure
+    from mnist_lab.evaluation.plots import save_figure
 
     (x_train, y_train), (x_test, y_test) = dataset
     train_counts = np.bincount(y_train, minlength=10)
@@ -297,8 +297,9 @@ def benchmark_assets(
 
     Returns the facts the pages quote and the machine the benchmark measured.
     """
-    from mnist_lab import reports, runs
-    from mnist_lab.benchmark import ACCURACY_VS_TIME, CURVES, LEADERBOARD_MD, benchmark
+    from mnist_lab.core import runs
+    from mnist_lab.evaluation import reports
+    from mnist_lab.scale.benchmark import ACCURACY_VS_TIME, CURVES, LEADERBOARD_MD, benchmark
 
     def progress(event: dict[str, Any]) -> None:
         if event["event"] == "task_done" and event["ok"]:
@@ -336,9 +337,10 @@ def inside_assets(run_path: Path, dataset: Any, out: Path) -> dict[str, str]:
     """Chapter 8's figures, by `mnist-lab inspect`'s own function on the reference run: the
     filters and the feature maps of test digit INSIDE_DIGIT, then the saliency of the run's most
     confident mistake on the test set (a look at one image; nothing is chosen by it)."""
-    from mnist_lab import evaluation, inspection
-    from mnist_lab.preprocess import normalize
-    from mnist_lab.reports import load_run_model
+    from mnist_lab import evaluation
+    from mnist_lab.data.preprocess import normalize
+    from mnist_lab.evaluation import inspection
+    from mnist_lab.evaluation.reports import load_run_model
 
     seen = inspection.inspect_run(run_path, index=INSIDE_DIGIT, dataset=dataset)
     shutil.copyfile(run_path / inspection.FILTERS_PNG, out / INSIDE_FILTERS_PNG)
@@ -379,7 +381,7 @@ def write_provenance(
     out: Path, machine: dict[str, Any], seconds: float, models: Sequence[str] = BENCHMARK_MODELS
 ) -> dict[str, Any]:
     """Write provenance.json and provenance.md, naming the command, date and machine."""
-    from mnist_lab.benchmark import describe_machine
+    from mnist_lab.scale.benchmark import describe_machine
 
     provenance = {
         "command": COMMAND,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mnist_lab.markdown import markdown_table
+from mnist_lab.core.markdown import markdown_table
 
 # --- the zoo ----------------------------------------------------------------------------------
 
@@ -23,7 +23,7 @@ def builtin_summaries() -> list[dict[str, Any]]:
     The site documents the zoo that ships with mnist-lab; a student's models and installed
     plugins are theirs to list with `mnist-lab list`.
     """
-    from mnist_lab import registry
+    from mnist_lab.models import registry
 
     names = [
         name for name in registry.list_models() if registry.model_info(name).source == "built-in"
@@ -147,7 +147,7 @@ def hints_markdown(number: int, root: Path) -> str:
 
     They are the hints `mnist-lab exercises hint` shows, one at a time, in the same order.
     """
-    from mnist_lab.exercises import find, load_catalog
+    from mnist_lab.course.exercises import find, load_catalog
 
     exercise = find(load_catalog(root), number)
     return "\n".join(

@@ -41,8 +41,9 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mnist_lab import images, runs
-from mnist_lab.errors import ImageError, MnistLabError, RunError, first_line
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ImageError, MnistLabError, RunError, first_line
+from mnist_lab.data import images
 
 MAX_BODY = 1_000_000  # bytes: a 280x280 canvas as a PNG data URL is a few tens of kilobytes
 CACHE_SIZE = 4  # models kept loaded: two runs side by side, and a couple to switch back to
@@ -164,8 +165,8 @@ class _Models:
 
 
 def _load(name: str, folder: Path) -> _Loaded:
-    from mnist_lab.inspection import Inspector
-    from mnist_lab.reports import load_run_model
+    from mnist_lab.evaluation.inspection import Inspector
+    from mnist_lab.evaluation.reports import load_run_model
 
     try:
         model = load_run_model(folder)
@@ -424,7 +425,7 @@ class _Lab:
         return self._test_set
 
     def _wrong_indices(self, name: str, folder: Path, test: Any) -> np.ndarray:
-        from mnist_lab.reports import _predict
+        from mnist_lab.evaluation.reports import _predict
 
         loaded = self.models.get(name, folder)
         with loaded.lock:  # once per run: the whole test set through the final weights

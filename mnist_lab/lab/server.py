@@ -17,7 +17,7 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.core.errors import ConfigError, MnistLabError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765

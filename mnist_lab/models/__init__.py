@@ -1,10 +1,5 @@
-"""The built-in model zoo: importing this package registers every model in it."""
+"""Models: the registry that names them, the recipes that train them, and the built-in zoo.
 
-from mnist_lab.models import (  # noqa: F401  (each module registers its models on import)
-    batchnorm,
-    best,
-    fast,
-    lenet,
-    mlp,
-    reference,
-)
+Importing this package is cheap (no TensorFlow): the zoo in `mnist_lab.models.zoo` registers
+itself when the registry first discovers models.
+"""

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab.backend import start_tensorflow
-from mnist_lab.benchmark import describe_machine, machine_info
-from mnist_lab.markdown import markdown_table
+from mnist_lab.core.backend import start_tensorflow
+from mnist_lab.core.markdown import markdown_table
+from mnist_lab.scale.benchmark import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "best_averaging.json", RESULTS / "best_averaging.md"
@@ -67,9 +67,9 @@ def averaged_weights(model, files: list[Path]) -> list[np.ndarray]:
 
 
 def measure_run(path: Path, dataset, last: int) -> dict:
-    from mnist_lab import precise_bn, runs
-    from mnist_lab.reports import load_run_model
-    from mnist_lab.training import TrainConfig, prepare
+    from mnist_lab.core import runs
+    from mnist_lab.evaluation.reports import load_run_model
+    from mnist_lab.training import TrainConfig, precise_bn, prepare
 
     run = runs.open_run(path)
     config = run.config

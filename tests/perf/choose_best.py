@@ -45,9 +45,9 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from mnist_lab.backend import start_tensorflow
-from mnist_lab.benchmark import describe_machine, machine_info
-from mnist_lab.markdown import markdown_table
+from mnist_lab.core.backend import start_tensorflow
+from mnist_lab.core.markdown import markdown_table
+from mnist_lab.scale.benchmark import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "best_candidates.json", RESULTS / "best_candidates.md"
@@ -63,7 +63,7 @@ PAIR_SEED_OFFSET = 1000  # the second training's initial weights; the split stay
 
 def with_momentum(builder, momentum: float):
     """`builder`'s model with every batch normalization at `momentum`."""
-    from mnist_lab.precise_bn import batch_norm_layers
+    from mnist_lab.training.precise_bn import batch_norm_layers
 
     def build():
         model = builder()
@@ -80,7 +80,7 @@ def two_towers():
     import keras
     from keras import layers
 
-    from mnist_lab.models.blocks import conv_bn_relu, dense_bn_relu
+    from mnist_lab.models.zoo.blocks import conv_bn_relu, dense_bn_relu
 
     inputs = keras.Input(shape=(28, 28, 1))
     outputs = []
@@ -109,7 +109,7 @@ def strided():
     import keras
     from keras import layers
 
-    from mnist_lab.models.blocks import BN_MOMENTUM, conv_bn_relu
+    from mnist_lab.models.zoo.blocks import BN_MOMENTUM, conv_bn_relu
 
     def down(filters: int) -> list:
         return [
@@ -139,14 +139,14 @@ def strided():
 
 def wide():
     """`best` with 1.5 times its channels: about 2.2 times its work per epoch."""
-    from mnist_lab.models.best import best_network
+    from mnist_lab.models.zoo.best import best_network
 
     return best_network(48, 96, name="wide")
 
 
 def wide_head():
     """`best` with a dense layer of 256 and dropout 0.5 in place of 128 and 0.3."""
-    from mnist_lab.models.best import best_network
+    from mnist_lab.models.zoo.best import best_network
 
     return best_network(32, 64, dense=256, dropout=0.5, name="wide-head")
 
@@ -157,7 +157,7 @@ def wide_second(channels: int):
     of the rest still in the first block."""
 
     def build():
-        from mnist_lab.models.best import best_network
+        from mnist_lab.models.zoo.best import best_network
 
         return best_network(32, channels, name=f"second-{channels}")
 
@@ -167,7 +167,7 @@ def wide_second(channels: int):
 def no_dropout():
     """`best` without the dropout after its dense layer: SGD's weight decay, the augmentation and
     label smoothing may regularize enough."""
-    from mnist_lab.models.best import best_network
+    from mnist_lab.models.zoo.best import best_network
 
     return best_network(32, 64, dropout=0.0, name="no-dropout")
 
@@ -175,7 +175,7 @@ def no_dropout():
 def head_conv():
     """`best` with a third block: a 3x3 convolution of 128 on the last 4x4 maps (to 2x2) before
     the dense layer, as the published Kaggle networks end; about 3% more work per image."""
-    from mnist_lab.models.best import best_network
+    from mnist_lab.models.zoo.best import best_network
 
     return best_network(32, 64, third=128, name="head-conv")
 
@@ -187,7 +187,7 @@ def residual():
     import keras
     from keras import layers
 
-    from mnist_lab.models.blocks import BN_MOMENTUM, conv_bn_relu
+    from mnist_lab.models.zoo.blocks import BN_MOMENTUM, conv_bn_relu
 
     def conv_bn(x, filters: int, kernel_size: int = 3):
         x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(x)
@@ -214,8 +214,8 @@ def variants() -> dict[str, tuple[str, object, object]]:
     weight, so the last epoch's validation accuracy is the variant without it, and metrics.json
     gives it with the pass; one run answers both.
     """
-    from mnist_lab.recipes import Augmentation
-    from mnist_lab.registry import model_info
+    from mnist_lab.models.recipes import Augmentation
+    from mnist_lab.models.registry import model_info
 
     spec = model_info("best")
     # The variants before SGD's change the recipe `best` had with Adam, before SGD replaced it;
@@ -366,8 +366,8 @@ def run_pair(name: str, builder, recipe, seed: int, dataset) -> dict:
     Their precise-BN pass is off (each member would need its own); the row says so."""
     import numpy as np
 
-    from mnist_lab.registry import register_model
-    from mnist_lab.reports import load_run_model
+    from mnist_lab.evaluation.reports import load_run_model
+    from mnist_lab.models.registry import register_model
     from mnist_lab.training import TrainConfig, prepare, train
 
     recipe = replace(recipe, precise_batch_norm=False)
@@ -401,7 +401,7 @@ def run_pair(name: str, builder, recipe, seed: int, dataset) -> dict:
 
 
 def run_variant(name: str, builder, recipe, seed: int, dataset) -> dict:
-    from mnist_lab.registry import register_model
+    from mnist_lab.models.registry import register_model
     from mnist_lab.training import TrainConfig, train
 
     if name == "best-two-runs":

@@ -17,9 +17,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from mnist_lab.benchmark import describe_machine, machine_info
-from mnist_lab.grading import grade
-from mnist_lab.markdown import markdown_table
+from mnist_lab.core.markdown import markdown_table
+from mnist_lab.scale.benchmark import describe_machine, machine_info
+from mnist_lab.scale.grading import grade
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"

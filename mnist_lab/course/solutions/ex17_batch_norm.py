@@ -14,7 +14,7 @@ the batch. Keras starts them at mean 0 and variance 1, with momentum 0.99 and ep
 
 The moving averages are slow on purpose, and that has a cost. After k steps they still carry
 momentum**k of their start: 0.99**29 = 0.75 after a 29-step run. The zoo's `bn-cnn` uses
-momentum 0.8 (mnist_lab/models/blocks.py): its first layers' outputs vary about 200 times less
+momentum 0.8 (mnist_lab/models/zoo/blocks.py): its first layers' outputs vary about 200 times less
 than the starting variance of 1, and with 0.99 a short run scores near chance at test time
 although it trained fine. The last two functions measure how fast the averages forget.
 

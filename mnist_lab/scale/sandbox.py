@@ -33,8 +33,8 @@ from xml.etree.ElementTree import ParseError
 
 import psutil
 
-from mnist_lab import exercises
-from mnist_lab.exercises import Exercise, Failure
+from mnist_lab.course import exercises
+from mnist_lab.course.exercises import Exercise, Failure
 
 POLL_S = 0.2  # how often the memory of the process group is measured
 # The only variables of the grader's environment a test process sees (when they are set).
@@ -301,7 +301,7 @@ RESULT_MARK = "MNIST_LAB_MODEL_RESULT "
 # Run inside the sandbox: find the models the student's files register, train the first one.
 _TRAIN_SCRIPT = f"""
 import json, sys
-from mnist_lab import registry
+from mnist_lab.models import registry
 from mnist_lab.training import TrainConfig, train
 epochs, limit, seed = json.loads(sys.argv[1])
 names = [n for n in registry.list_models() if registry.model_info(n).source == "exercise"]

@@ -8,9 +8,9 @@ the momentum of its running statistics).
 import keras
 from keras import layers
 
-from mnist_lab.models.blocks import conv_bn_relu, dense_bn_relu
-from mnist_lab.recipes import Recipe
-from mnist_lab.registry import register_model
+from mnist_lab.models.recipes import Recipe
+from mnist_lab.models.registry import register_model
+from mnist_lab.models.zoo.blocks import conv_bn_relu, dense_bn_relu
 
 
 @register_model(

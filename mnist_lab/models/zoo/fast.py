@@ -22,14 +22,14 @@ It was chosen on validation accuracy among the candidates of `tests/perf/choose_
 1 and 2 (99.02% in 0.46 of a plain-Keras reference epoch, against 0.60 for the 16 filters of
 5x5 it replaced, in rounds measured beside their own yardsticks). What was tried and what it
 gave is in docs/zoo.md. It asks for `precision="auto"`: bfloat16 on hardware that is fast at
-it, float32 elsewhere (see `mnist_lab.precision`).
+it, float32 elsewhere (see `mnist_lab.core.precision`).
 """
 
 import keras
 from keras import layers
 
-from mnist_lab.recipes import Recipe
-from mnist_lab.registry import register_model
+from mnist_lab.models.recipes import Recipe
+from mnist_lab.models.registry import register_model
 
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # of MNIST's training pixels, scaled to [0, 1]
 BORDER = 2  # pixels dropped on each side: 28x28 -> 24x24

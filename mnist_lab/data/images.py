@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab.errors import ImageError
+from mnist_lab.core.errors import ImageError
 
 SIZE = 28  # the MNIST field
 BOX = 20  # the longer side of the digit inside it

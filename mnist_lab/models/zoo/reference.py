@@ -15,9 +15,9 @@ that example.
 import keras
 from keras import layers
 
-from mnist_lab.compiling import compile_with_defaults
-from mnist_lab.recipes import Recipe
-from mnist_lab.registry import register_model
+from mnist_lab.models.compiling import compile_with_defaults
+from mnist_lab.models.recipes import Recipe
+from mnist_lab.models.registry import register_model
 
 
 def _conv_blocks() -> list[keras.layers.Layer]:

@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_lab.backend import start_tensorflow
-from mnist_lab.errors import ConfigError, MnistLabError
+from mnist_lab.core.backend import start_tensorflow
+from mnist_lab.core.errors import ConfigError, MnistLabError
 
 ALL = "all"  # every GPU; on a machine without GPUs, one logical CPU device per core
 

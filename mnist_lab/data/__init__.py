@@ -28,9 +28,9 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from mnist_lab.errors import DataError, first_line
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.idx import gunzip_if_needed, parse_idx, read_idx, to_idx_bytes
+from mnist_lab.core.errors import DataError, first_line
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.data.idx import gunzip_if_needed, parse_idx, read_idx, to_idx_bytes
 
 DATA_DIR_ENV = "MNIST_LAB_DATA"
 SOURCE_RECORD = "source.json"
@@ -118,7 +118,7 @@ class Source(Protocol):
 
 def _download(url: str, workdir: Path, file_hash: str | None = None) -> Path:
     """Download `url` into `workdir` with Keras's progress bar and optional hash check."""
-    from mnist_lab.backend import start_tensorflow
+    from mnist_lab.core.backend import start_tensorflow
 
     start_tensorflow()
     from keras.utils import get_file

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab.errors import DataError
+from mnist_lab.core.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -8,8 +8,8 @@ to see what convolutions buy.
 import keras
 from keras import layers
 
-from mnist_lab.recipes import Recipe
-from mnist_lab.registry import register_model
+from mnist_lab.models.recipes import Recipe
+from mnist_lab.models.registry import register_model
 
 
 @register_model(

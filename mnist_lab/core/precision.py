@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mnist_lab.errors import ConfigError
+from mnist_lab.core.errors import ConfigError
 
 FLOAT32, BFLOAT16, AUTO = "float32", "bfloat16", "auto"
 PRECISIONS = (FLOAT32, BFLOAT16, AUTO)
@@ -53,7 +53,7 @@ def cpu_has_amx_bf16(cpuinfo: Path = CPUINFO) -> bool:
 
 def gpus_support_bfloat16() -> bool:
     """Whether there is a GPU and every one computes in bfloat16 (compute capability >= 8.0)."""
-    from mnist_lab.backend import start_tensorflow
+    from mnist_lab.core.backend import start_tensorflow
 
     start_tensorflow()
     import tensorflow as tf

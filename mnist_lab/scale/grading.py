@@ -2,7 +2,7 @@
 
 `grade("submissions/")` reads one folder or .zip per student (the student's name is its name),
 finds the student's exercise files (`exNN_*.py`, at its top or under `exercises/`), and runs
-each exercise's tests in a fresh, limited process (`mnist_lab.sandbox`): a crash, a syntax
+each exercise's tests in a fresh, limited process (`mnist_lab.scale.sandbox`): a crash, a syntax
 error, an endless loop or a memory blow-up is that exercise's result and nothing else is lost.
 An exercise scores its passed tests over its tests (pytest's junit report); hidden tests, the
 instructor's own files of the same names, are run the same way and reported beside them.
@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab import data as mnist_data
-from mnist_lab import exercises as ex
-from mnist_lab.errors import ConfigError, MnistLabError
-from mnist_lab.executors import Call, check_workers, open_executor
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.errors import ConfigError, MnistLabError
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.course import exercises as ex
+from mnist_lab.scale.executors import Call, check_workers, open_executor
 
 GRADEBOOK_CSV, GRADEBOOK_JSON, LEADERBOARD_MD, PLAN, STUDENTS, FEEDBACK = (
     "gradebook.csv",
@@ -227,7 +227,7 @@ def grade_student(
     """Test one student's files, each exercise in its own sandboxed process, then train the
     model their files register (`model_options`: epochs, limit; None: no model). The task an
     executor runs; everything it returns is plain data."""
-    from mnist_lab.sandbox import run_exercise_tests, train_student_model
+    from mnist_lab.scale.sandbox import run_exercise_tests, train_student_model
 
     catalog = ex.load_catalog()
     chosen = [exercise for exercise in catalog if exercise.number in numbers]
@@ -553,7 +553,7 @@ def feedback_text(
 
 def leaderboard_text(records: Sequence[dict[str, Any]], model_target: float) -> str:
     """The class's models ranked by validation accuracy; test accuracy is reported, never ranked."""
-    from mnist_lab.markdown import markdown_table
+    from mnist_lab.core.markdown import markdown_table
 
     models = [
         (record["student"], record["model"])

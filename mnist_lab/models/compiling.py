@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnist_lab.recipes import Recipe
+from mnist_lab.models.recipes import Recipe
 
 LOSS = "categorical_crossentropy"
 METRICS = ("accuracy",)

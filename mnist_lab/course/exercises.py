@@ -31,12 +31,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mnist_lab.errors import MnistLabError
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.errors import MnistLabError
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
 
 MANIFEST = Path("exercises") / "manifest.toml"
 STATE_DIR = ".mnist-lab"
-SOLUTIONS = Path(__file__).resolve().parent / "course" / "solutions"
+SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
 CHECK_TIMEOUT_S = 900
 

@@ -2,7 +2,7 @@
 
 `evaluate_run` adds three files to a run folder (confusion_matrix.png, misclassified.png,
 per_class.json) and never touches the others; `predict_images` reads digits from image files,
-prepared as MNIST was (see mnist_lab.images), and returns the model's top answers; with
+prepared as MNIST was (see mnist_lab.data.images), and returns the model's top answers; with
 `show=True` it also saves the 28x28 image the model saw into the run's `seen/` folder.
 """
 
@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab import evaluation, images, plots, preprocess, runs
-from mnist_lab.errors import RunError, first_line
-from mnist_lab.fileio import atomic_path, write_json_atomic
+from mnist_lab import evaluation
+from mnist_lab.core import runs
+from mnist_lab.core.errors import RunError, first_line
+from mnist_lab.core.fileio import atomic_path, write_json_atomic
+from mnist_lab.data import images, preprocess
+from mnist_lab.evaluation import plots
 
 CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON = (
     "confusion_matrix.png",
@@ -45,7 +48,7 @@ def load_run_model(run_path: str | Path) -> Any:
     except OSError as error:
         raise RunError(f"Cannot read {model_path} ({error.strerror or error}).") from None
 
-    from mnist_lab import registry
+    from mnist_lab.models import registry
 
     registry.discover()  # starts TensorFlow quietly; registers custom layers of student models
     import keras

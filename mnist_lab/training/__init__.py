@@ -23,19 +23,23 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from mnist_lab import data as mnist_data
-from mnist_lab import devices as mnist_devices
-from mnist_lab import interrupts, plots, precise_bn, preprocess, registry, runs
-from mnist_lab import precision as precisions
-from mnist_lab.compiling import build_training_state, compile_with_recipe
-from mnist_lab.errors import (
+from mnist_lab.core import precision as precisions
+from mnist_lab.core import runs
+from mnist_lab.core.errors import (
     ConfigError,
     RunError,
     TrainingInterrupted,
     describe_os_error,
     first_line,
 )
-from mnist_lab.fileio import atomic_path
-from mnist_lab.recipes import Augmentation, Recipe
+from mnist_lab.core.fileio import atomic_path
+from mnist_lab.data import preprocess
+from mnist_lab.evaluation import plots
+from mnist_lab.models import registry
+from mnist_lab.models.compiling import build_training_state, compile_with_recipe
+from mnist_lab.models.recipes import Augmentation, Recipe
+from mnist_lab.training import devices as mnist_devices
+from mnist_lab.training import interrupts, precise_bn
 
 TRAIN_SIZE = 60_000
 # Below this size a run keeps every epoch's weights by default (the reference's are 2.7 MB each),
@@ -207,7 +211,7 @@ def _augmented_batches(
     """
     import tensorflow as tf
 
-    from mnist_lab.warp import make_warp_layer
+    from mnist_lab.training.warp import make_warp_layer
 
     augment = make_warp_layer(
         rotation=augmentation.rotation,

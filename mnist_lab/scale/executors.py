@@ -38,9 +38,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mnist_lab import runs
-from mnist_lab.devices import cores
-from mnist_lab.errors import ConfigError, MnistLabError, TrainingInterrupted, first_line
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError, MnistLabError, TrainingInterrupted, first_line
+from mnist_lab.training.devices import cores
 
 SCHEDULER_ENV = "MNIST_LAB_SCHEDULER"
 IN_PROCESS, DASK_LOCAL, DASK = "in-process", "dask-local", "dask"
@@ -367,7 +367,7 @@ def _dask_client(*, address: str | None = None, workers: int = 0) -> Iterator[An
                 "try fewer --workers."
             ) from None
         with cluster, Client(cluster) as client:
-            from mnist_lab.dask_plugins import IgnoreCtrlC
+            from mnist_lab.scale.dask_plugins import IgnoreCtrlC
 
             client.register_plugin(IgnoreCtrlC())
             yield client
@@ -667,7 +667,7 @@ def _host_share(address: str, peers: dict[str, int]) -> int:
 def _pin_threads(threads: int) -> None:
     """Pin TensorFlow's intra- and inter-op thread pools to `threads`, if TensorFlow has not
     started yet in this worker process (it keeps the first setting for its whole life)."""
-    from mnist_lab.backend import start_tensorflow
+    from mnist_lab.core.backend import start_tensorflow
 
     start_tensorflow()  # quietly: without TensorFlow's start-up chatter in the worker's log
     import tensorflow as tf

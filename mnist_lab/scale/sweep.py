@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab import data as mnist_data
-from mnist_lab import plots, runs
-from mnist_lab.benchmark import (
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError, MnistLabError
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.markdown import markdown_table
+from mnist_lab.evaluation import plots
+from mnist_lab.models.recipes import canonical_field, choices_of, recipe_fields
+from mnist_lab.scale.benchmark import (
     MISSING,
     check_repeats,
     create_folder,
@@ -36,11 +41,7 @@ from mnist_lab.benchmark import (
     machine_info,
     mean_std,
 )
-from mnist_lab.errors import ConfigError, MnistLabError
-from mnist_lab.executors import describe_place
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.markdown import markdown_table
-from mnist_lab.recipes import canonical_field, choices_of, recipe_fields
+from mnist_lab.scale.executors import describe_place
 from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve
 
 SWEEP_JSON, SWEEP_MD, SWEEP_PNG = "sweep.json", "sweep.md", "sweep.png"
@@ -386,7 +387,7 @@ def _lost(result: Sweep) -> int:
 
 
 def _save_figure(result: Sweep) -> None:
-    from mnist_lab.sweep_plots import sweep_figure
+    from mnist_lab.scale.sweep_plots import sweep_figure
 
     observations = [
         (row["values"], accuracy) for row in result.points for accuracy in row["val_accuracies"]
@@ -436,10 +437,10 @@ def sweep(
     `repeats` times each, on the executor (`workers`, `scheduler`: see `open_executor`).
 
     Every point and option is checked before any data is loaded or folder made. `on_progress`
-    receives the executor's events (see mnist_lab/executors.py); a failed run is listed and
+    receives the executor's events (see mnist_lab/scale/executors.py); a failed run is listed and
     never stops the others. Ctrl-C keeps the finished runs and raises SweepInterrupted.
     """
-    from mnist_lab.executors import TrainingTask, check_workers, open_executor
+    from mnist_lab.scale.executors import TrainingTask, check_workers, open_executor
 
     check_repeats(repeats)
     check_workers(workers, scheduler)

@@ -24,10 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab import data as mnist_data
-from mnist_lab import plots, preprocess, registry, runs
-from mnist_lab import precision as precisions
-from mnist_lab.errors import ConfigError, MnistLabError
-from mnist_lab.executors import (
+from mnist_lab.core import precision as precisions
+from mnist_lab.core import runs
+from mnist_lab.core.errors import ConfigError, MnistLabError
+from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.markdown import markdown_table
+from mnist_lab.data import preprocess
+from mnist_lab.evaluation import plots
+from mnist_lab.models import registry
+from mnist_lab.scale.executors import (
     DASK_LOCAL,
     IN_PROCESS,
     Executor,
@@ -35,8 +40,6 @@ from mnist_lab.executors import (
     check_workers,
     open_executor,
 )
-from mnist_lab.fileio import write_bytes_atomic, write_json_atomic
-from mnist_lab.markdown import markdown_table
 from mnist_lab.training import TRAIN_SIZE, TrainConfig, resolve
 
 LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME, PLAN = (
@@ -461,11 +464,11 @@ def benchmark(
 
     Repeat r of every model trains with seed `seed + r`, so all models share its split, and
     each run folder lands inside the new benchmark folder. The runs go to the executor of
-    `workers` or `scheduler` (see `mnist_lab.executors`): in this process by default. `dataset`
-    (from `load_mnist`) is loaded from `data_dir` or the cache when not given.
+    `workers` or `scheduler` (see `mnist_lab.scale.executors`): in this process by default.
+    `dataset` (from `load_mnist`) is loaded from `data_dir` or the cache when not given.
 
     `on_progress`, if given, receives the executor's events (start, task_start, epoch_done,
-    task_done: see `mnist_lab.executors`; "start" also holds "models", "repeats", "path" and
+    task_done: see `mnist_lab.scale.executors`; "start" also holds "models", "repeats", "path" and
     "finished_before", the runs a resumed benchmark already had),
     then {"event": "speed", "name", "images_per_second", "latency_ms"} for each model and
     {"event": "done", "path"}. A run that fails for its own reason (a broken model) is

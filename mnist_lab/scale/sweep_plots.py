@@ -1,8 +1,8 @@
 """The sweep's figure: validation accuracy against each swept field, one panel per field.
 
-Drawn without pyplot, as mnist_lab.plots draws, so no window or GUI backend is needed. In the
-panel of one field, every combination of the other swept fields is its own line: averaging over
-them would hide an interaction (a learning rate that suits only the small batch).
+Drawn without pyplot, as mnist_lab.evaluation.plots draws, so no window or GUI backend is
+needed. In the panel of one field, every combination of the other swept fields is its own line:
+averaging over them would hide an interaction (a learning rate that suits only the small batch).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from mnist_lab.recipes import recipe_fields
+from mnist_lab.models.recipes import recipe_fields
 
 # Fields whose useful values span decades: drawn on a log axis when the values do.
 LOG_FIELDS = ("learning_rate", "weight_decay")

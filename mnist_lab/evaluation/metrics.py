@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_lab.preprocess import NUM_CLASSES, check_labels
+from mnist_lab.data.preprocess import NUM_CLASSES, check_labels
 
 
 def confusion_matrix(

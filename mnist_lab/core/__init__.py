@@ -1,0 +1,1 @@
+"""What every layer stands on: errors, atomic files, run folders, the machine, TensorFlow."""
