@@ -56,7 +56,7 @@ docs: $(DOCS_STAMP)
 # Trains and benchmarks real models: run it when the code behind a figure changes, then commit
 # docs/assets/generated/. `make docs` and `make test` only read what it wrote.
 docs-assets: data
-	$(BIN)/python -m mnist_lab.course.site_assets
+	$(BIN)/python docs/_tools/site_assets.py
 
 serve: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve

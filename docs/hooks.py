@@ -3,7 +3,7 @@
 Markers (one per `{{ }}`, anywhere in a page's markdown):
 
 - `{{ fact NAME }}`: a number from docs/assets/generated/facts.json, written by
-  `make docs-assets` (`python -m mnist_lab.course.site_assets`);
+  `make docs-assets` (`python docs/_tools/site_assets.py`);
 - `{{ params MODEL }}`: a registered model's parameter count;
 - `{{ recipe MODEL }}`: a registered model's training recipe, as `mnist-lab list` shows it;
 - `{{ layers MODEL }}`: a table of a registered model's layers;
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from mkdocs.exceptions import PluginError
 from mnist_lab.core.errors import MnistLabError
 
 ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "docs" / "_tools"  # the site's build tools: beside the pages, not in the package
 FACTS = ROOT / "docs" / "assets" / "generated" / "facts.json"
 # Code (inline or fenced) is matched first and kept as written, so a page can show a marker.
 CODE_OR_MARKER = re.compile(
@@ -37,6 +39,15 @@ CODE_OR_MARKER = re.compile(
 )
 
 _cache: dict[str, Any] = {}
+
+
+def _site_tables() -> Any:
+    """docs/_tools/site_tables.py, imported from there (mkdocs resets sys.path around hooks)."""
+    if str(TOOLS) not in sys.path:
+        sys.path.append(str(TOOLS))
+    import site_tables
+
+    return site_tables
 
 
 def on_pre_build(config: Any) -> None:
@@ -55,9 +66,7 @@ def _facts() -> dict[str, str]:
 
 def _zoo_rows() -> list[dict[str, Any]]:
     if "zoo" not in _cache:
-        from mnist_lab.course.site_tables import builtin_summaries
-
-        _cache["zoo"] = builtin_summaries()
+        _cache["zoo"] = _site_tables().builtin_summaries()
     return _cache["zoo"]
 
 
@@ -68,7 +77,7 @@ def _model(name: str) -> Any:
 
 
 def _render(kind: str, argument: str | None, where: str) -> str:
-    from mnist_lab.course import site_tables
+    site_tables = _site_tables()
 
     if kind == "fact" and argument:
         facts = _facts()

@@ -7,10 +7,16 @@ locally, examples vary from run to run and find more.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# The course site's build tools (docs/_tools/) are not part of the installed package; their tests
+# import them as the site's build does.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_tools"))
 
 # tests/perf/ holds the `make bench` scripts: they train for minutes and are never collected.
 collect_ignore = ["perf"]

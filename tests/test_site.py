@@ -152,7 +152,7 @@ def _text(site: Path, page: str) -> str:
 
 
 def test_the_zoo_table_lists_every_built_in_model_with_its_parameters(built_site):
-    from mnist_lab.course.site_tables import builtin_summaries
+    from site_tables import builtin_summaries
 
     zoo = _text(built_site, "zoo")
     for row in builtin_summaries():

@@ -1,6 +1,6 @@
 """The committed figures and numbers of the course site agree with the data and with each other.
 
-`make docs-assets` (mnist_lab.course.site_assets) is too slow for the test suite because it
+`make docs-assets` (docs/_tools/site_assets.py) is too slow for the test suite because it
 trains models; what can be recomputed cheaply is recomputed here and compared with the committed
 files, and the rest is checked for consistency (facts against the leaderboard, files present).
 """
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mnist_lab.course import site_assets
+import site_assets
 
 GENERATED = Path(__file__).resolve().parent.parent / site_assets.OUT
 FIGURES = (

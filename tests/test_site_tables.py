@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from mnist_lab.course import site_tables
+import site_tables
 
 
 def test_receptive_fields_of_the_reference():

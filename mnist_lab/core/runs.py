@@ -16,6 +16,7 @@ from typing import Any
 
 from mnist_lab.core.errors import RunError
 from mnist_lab.core.fileio import write_json_atomic
+from mnist_lab.core.naming import claim_folder
 
 CONFIG, HISTORY, METRICS, CURVES, MODEL, STATE, CHECKPOINT = (
     "config.json",
@@ -124,19 +125,14 @@ def create_unique_folder(out: str | Path, name: str, what: str = "run") -> Path:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, 1000):
-            path = out / (name + (f"-{attempt}" if attempt > 1 else ""))
-            try:
-                path.mkdir()  # fails if it exists
-            except FileExistsError:
-                continue
-            return path
+        return claim_folder(out, name)
+    except FileExistsError:
+        raise RunError(f"Too many {what} folders named {name} in {out}.") from None
     except OSError as error:
         raise RunError(
             f"Cannot create a {what} folder in {out} ({error.strerror or error}); "
             "choose another folder with --out."
         ) from None
-    raise RunError(f"Too many {what} folders named {name} in {out}.")
 
 
 def create_run(out: str | Path, model_name: str, now: datetime | None = None) -> Run:

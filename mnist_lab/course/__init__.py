@@ -1,4 +1,5 @@
-"""Course material shipped with the package: the reference solutions of the exercise track
-(`solutions/`), and what builds the course site from the real project: `site_assets` (figures
-and numbers from real runs, for `make docs-assets`) and `site_tables` (tables generated from the
-code on every `mkdocs build`)."""
+"""The course: the exercise track (catalog, checks, hints, resets) and its reference solutions.
+
+`solutions/` ships with the package (the exercise tests run against it); what builds the course
+site from the project lives beside the pages, in `docs/_tools/`.
+"""

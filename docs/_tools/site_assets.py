@@ -1,6 +1,6 @@
 """The course site's figures, tables and numbers, made by running the real code.
 
-`make docs-assets` runs `python -m mnist_lab.course.site_assets`, which writes into
+`make docs-assets` runs `python docs/_tools/site_assets.py`, which writes into
 docs/assets/generated/:
 
 - from the data: a grid of sample digits, the class distribution and what `normalize` does to
@@ -16,7 +16,7 @@ docs/assets/generated/:
 
 The benchmark is the expensive part (several minutes), so its outputs are committed and the
 site build only reads them. Tables that are cheap to compute (the zoo, the reference's layers,
-the CLI) are made at build time instead, by `mnist_lab.course.site_tables`.
+the CLI) are made at build time instead, by `docs/_tools/site_tables.py`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from mnist_lab.core.markdown import markdown_table
 
 OUT = Path("docs/assets/generated")
 COMMAND = "make docs-assets"
-MODULE_COMMAND = "python -m mnist_lab.course.site_assets"
+MODULE_COMMAND = "python docs/_tools/site_assets.py"
 # Every built-in model but `best`, which trains for minutes where these take seconds (its time is
 # in docs/results/targets.md, from `make bench`).
 BENCHMARK_MODELS = (
