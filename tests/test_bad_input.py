@@ -499,7 +499,8 @@ def test_train_with_data_that_cannot_be_read(
 ) -> None:
     """A data folder that is a file, a cache file that cannot be read, or no cache and no network:
     one line, nothing trained or written (but the cache folder it had to create, and its lock)."""
-    monkeypatch.setattr("mnist_lab.data.default_sources", list)  # offline: no source answers
+    # Offline: no source answers.
+    monkeypatch.setattr("mnist_lab.data.fetching.default_sources", list)
     data, new = cache, []
     if damage == "a-file":
         data = workspace / "data.txt"
@@ -788,7 +789,7 @@ DATA_FOLDER_ERRORS = {
 def test_data_into_a_folder_that_cannot_be_made(
     command: str, where: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mnist_lab.data.default_sources", list)  # never the network
+    monkeypatch.setattr("mnist_lab.data.fetching.default_sources", list)  # never the network
     folder = OUTPUT_FOLDERS[where](workspace, monkeypatch)
     args = ["import", str(data_dir())] if command == "import" else ["fetch"]
     before = snapshot(workspace)
@@ -811,7 +812,7 @@ def test_forced_fetch_offline_keeps_the_valid_cache(
 ) -> None:
     """Fetching names each source it tries on stderr (by design), then one error line; the
     valid cache stays as it was (its lock file is the only new file)."""
-    monkeypatch.setattr("mnist_lab.data.default_sources", lambda: [Offline()])
+    monkeypatch.setattr("mnist_lab.data.fetching.default_sources", lambda: [Offline()])
     before = snapshot(workspace)
     result = invoke("data", "fetch", "--force", "--data-dir", str(cache))
     assert isinstance(result.exception, SystemExit), repr(result.exception)

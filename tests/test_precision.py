@@ -8,29 +8,12 @@ import numpy as np
 import pytest
 from keras import layers
 
-from mnist_lab.core import precision
+from mnist_lab.core import hardware, precision
 from mnist_lab.core.errors import ConfigError
 from mnist_lab.evaluation.inspection import Inspector
 from mnist_lab.models.recipes import Recipe, recipe_fields
 from mnist_lab.models.registry import model_info
 from mnist_lab.training import TrainConfig, train
-
-AMX_CPUINFO = """processor\t: 0
-model name\t: Intel(R) Xeon(R) Platinum 8488C
-flags\t\t: fpu sse2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8
-"""
-AMD_CPUINFO = """processor\t: 0
-model name\t: AMD EPYC 7R13 Processor
-flags\t\t: fpu sse2 avx2 fma
-"""
-
-
-@pytest.mark.parametrize(("text", "has_amx"), [(AMX_CPUINFO, True), (AMD_CPUINFO, False)])
-def test_amx_is_read_from_the_cpus_flags(tmp_path, text, has_amx):
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text(text)
-    assert precision.cpu_has_amx_bf16(cpuinfo) is has_amx
-    assert precision.cpu_flags(tmp_path / "missing") == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -38,8 +21,8 @@ def test_amx_is_read_from_the_cpus_flags(tmp_path, text, has_amx):
     [(False, False, "float32"), (False, True, "bfloat16"), (True, False, "bfloat16")],
 )
 def test_auto_is_bfloat16_only_where_the_hardware_has_it(monkeypatch, gpu, amx, expected):
-    monkeypatch.setattr(precision, "gpus_support_bfloat16", lambda: gpu)
-    monkeypatch.setattr(precision, "cpu_has_amx_bf16", lambda: amx)
+    monkeypatch.setattr(hardware, "gpus_support_bfloat16", lambda: gpu)
+    monkeypatch.setattr(hardware, "cpu_has_amx_bf16", lambda: amx)
     assert precision.resolve("auto") == expected
     assert precision.resolve("float32") == "float32"  # what is asked for is kept
     assert precision.resolve("bfloat16") == "bfloat16"

@@ -13,7 +13,8 @@ from mnist_lab.core.errors import ConfigError
 from mnist_lab.models.compiling import compile_with_recipe, learning_rate
 from mnist_lab.models.recipes import Augmentation, Recipe
 from mnist_lab.models.registry import create_model, list_models, model_info
-from mnist_lab.training import TrainConfig, _augmented_batches, prepare, resolve, train
+from mnist_lab.training import TrainConfig, prepare, resolve, train
+from mnist_lab.training.batches import augmented_batches
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_every_model_has_a_sensible_recipe(name):
 def test_augmented_batches_change_training_images_only(mnist):
     config = TrainConfig(model="reference", batch_size=64, limit=256, seed=0)
     data = prepare(mnist, config)
-    batches, switches = _augmented_batches(
+    batches, switches = augmented_batches(
         data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1)
     )
     assert switches == []
@@ -159,7 +160,7 @@ def test_the_clean_epochs_train_on_the_digits_as_they_are(mnist):
     once, unchanged, as Keras draws it: the switch is set before each epoch's iterator."""
     config = TrainConfig(model="reference", epochs=3, batch_size=64, limit=256, seed=0)
     data = prepare(mnist, config)
-    batches, (switch,) = _augmented_batches(
+    batches, (switch,) = augmented_batches(
         data, config, Augmentation(rotation=15, shift=0.1, zoom=0.1), clean_epochs=1
     )
     flat = data.x_train.reshape(len(data.x_train), -1)

@@ -166,14 +166,14 @@ def test_a_run_keeps_each_epochs_weights_the_last_being_the_final_model(quick_ru
 
 
 def test_no_keep_epochs_and_large_models_keep_none(tmp_path, mnist, monkeypatch):
-    from mnist_lab import training
+    from mnist_lab.training import config as training_config
 
     config = TrainConfig(model="mlp", epochs=1, limit=256, out=str(tmp_path), keep_epochs=False)
     run = train(config, dataset=mnist, verbose=0)
     assert run.epoch_weights == {} and not (run.path / runs.EPOCHS_DIR).exists()
     assert run.config["keep_epochs"] is False
 
-    monkeypatch.setattr(training, "KEEP_EPOCHS_MAX_PARAMS", 1000)  # the mlp counts as large
+    monkeypatch.setattr(training_config, "KEEP_EPOCHS_MAX_PARAMS", 1000)  # the mlp counts as large
     run = train(replace_keep(config, None), dataset=mnist, verbose=0)
     assert run.epoch_weights == {} and run.config["keep_epochs"] is False
 
@@ -340,16 +340,16 @@ def test_a_model_keras_cannot_build_symbolically_still_trains(mnist):
 
 
 def test_training_builds_its_state_before_fit(clean_registry, tmp_path, mnist, monkeypatch):
-    from mnist_lab import training
+    from mnist_lab.training import fitting
 
     built = []
-    real = training.build_training_state
+    real = fitting.build_training_state
 
     def spy(model, images, labels):
         built.append((model.optimizer.built, images.shape[1:], labels.shape[1:]))
         real(model, images, labels)
 
-    monkeypatch.setattr(training, "build_training_state", spy)
+    monkeypatch.setattr(fitting, "build_training_state", spy)
     config = TrainConfig(model="mlp", epochs=1, limit=256, out=str(tmp_path), seed=0)
     train(config, dataset=mnist, verbose=0)
     assert built == [(False, (28, 28, 1), (10,))]
@@ -414,11 +414,11 @@ def test_initial_weights_do_not_depend_on_other_draws_from_pythons_random(monkey
     builds the model; the seed alone must decide the initial weights."""
     import random
 
-    from mnist_lab import training
     from mnist_lab.models import registry
+    from mnist_lab.training.building import build_model
 
     config = TrainConfig("mlp", seed=5)
-    undisturbed = training._build(config, "float32").get_weights()
+    undisturbed = build_model(config, "float32").get_weights()
     create_model = registry.create_model
 
     def create_after_another_draw(name):
@@ -426,7 +426,7 @@ def test_initial_weights_do_not_depend_on_other_draws_from_pythons_random(monkey
         return create_model(name)
 
     monkeypatch.setattr(registry, "create_model", create_after_another_draw)
-    disturbed = training._build(config, "float32").get_weights()
+    disturbed = build_model(config, "float32").get_weights()
     assert len(disturbed) == len(undisturbed)
     for first, second in zip(undisturbed, disturbed, strict=True):
         np.testing.assert_array_equal(first, second)

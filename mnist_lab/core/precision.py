@@ -16,59 +16,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from mnist_lab.core import hardware
 from mnist_lab.core.errors import ConfigError
 
 FLOAT32, BFLOAT16, AUTO = "float32", "bfloat16", "auto"
 PRECISIONS = (FLOAT32, BFLOAT16, AUTO)
-BFLOAT16_GPU_CAPABILITY = (8, 0)  # Ampere: the first NVIDIA GPUs with bfloat16 arithmetic
-CPUINFO = Path("/proc/cpuinfo")
 
-
-def cpuinfo_field(name: str, cpuinfo: Path = CPUINFO) -> str:
-    """The first non-empty value of `name` in Linux's CPU description ("" where there is none,
-    or no /proc/cpuinfo at all)."""
-    try:
-        with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                if key.strip() == name and value.strip():
-                    return value.strip()
-    except OSError:
-        pass
-    return ""
-
-
-def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
-    """The CPU's feature flags as Linux lists them (none where there is no /proc/cpuinfo)."""
-    return frozenset(cpuinfo_field("flags", cpuinfo).split())
-
-
-def cpu_has_amx_bf16(cpuinfo: Path = CPUINFO) -> bool:
-    """Whether the CPU multiplies bfloat16 matrices in hardware (Intel AMX, Sapphire Rapids on)."""
-    return "amx_bf16" in cpu_flags(cpuinfo)
-
-
-def gpus_support_bfloat16() -> bool:
-    """Whether there is a GPU and every one computes in bfloat16 (compute capability >= 8.0)."""
-    from mnist_lab.core.backend import start_tensorflow
-
-    start_tensorflow()
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return False
-    for gpu in gpus:
-        try:
-            capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
-        except Exception:  # no details: do not guess that it is fast
-            return False
-        if capability is None or tuple(capability) < BFLOAT16_GPU_CAPABILITY:
-            return False
-    return True
+# Kept for `scale.benchmark`, which reads the CPU here; new code asks `core.hardware` itself.
+cpuinfo_field = hardware.cpuinfo_field
+cpu_has_amx_bf16 = hardware.cpu_has_amx_bf16
 
 
 def check(precision: str) -> None:
@@ -82,11 +40,12 @@ def check(precision: str) -> None:
 
 def resolve(precision: str) -> str:
     """What a training computes in: `precision` itself, or for "auto" what this machine is fast
-    at (bfloat16 on a GPU that has it or a CPU with AMX, float32 elsewhere)."""
+    at (bfloat16 on a GPU that has it or a CPU with AMX, float32 elsewhere; see `hardware`)."""
     check(precision)
     if precision != AUTO:
         return precision
-    return BFLOAT16 if gpus_support_bfloat16() or cpu_has_amx_bf16() else FLOAT32
+    fast = hardware.gpus_support_bfloat16() or hardware.cpu_has_amx_bf16()
+    return BFLOAT16 if fast else FLOAT32
 
 
 def keras_policy(precision: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mnist_lab.core import keras_internals
 from mnist_lab.models.recipes import Recipe
 
 LOSS = "categorical_crossentropy"
@@ -81,12 +82,7 @@ def build_training_state(model: Any, images: Any, labels: Any) -> None:
     step, and TensorFlow then traces that step twice (a function that creates variables is
     traced once to create them and once more to run): about 0.4 s of every training on 2
     cores, a tenth of `fast`'s. Under a strategy Keras builds this state itself, the same way.
-    `images` and `labels` are training arrays; one example of each gives the shapes.
+    `images` and `labels` are training arrays; one example of each gives the shapes. A model
+    Keras cannot build this way is left as it is: `fit` builds its state while tracing.
     """
-    build = getattr(model, "_symbolic_build", None)  # Keras 3's trainer; absent elsewhere
-    if build is None:
-        return
-    try:
-        build(data_batch=(images[:1], labels[:1], None))
-    except Exception:  # a model Keras cannot build symbolically: fit builds it while tracing
-        return
+    keras_internals.build_training_state(model, images, labels)

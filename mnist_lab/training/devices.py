@@ -12,11 +12,10 @@ The split must happen before TensorFlow's runtime starts (its first tensor), onc
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_lab.core.backend import start_tensorflow
+from mnist_lab.core import hardware
 from mnist_lab.core.errors import ConfigError, MnistLabError
 
 ALL = "all"  # every GPU; on a machine without GPUs, one logical CPU device per core
@@ -38,20 +37,8 @@ class Placement:
         return len(self.devices)
 
 
-def gpu_count() -> int:
-    """The GPUs TensorFlow can use (listing them does not start its runtime)."""
-    start_tensorflow()
-    import tensorflow as tf
-
-    return len(tf.config.list_physical_devices("GPU"))
-
-
-def cores() -> int:
-    """The cores this process may run on (fewer than the machine's in a container or a job)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
+# Kept for `scale.executors` until it asks `core.hardware.usable_cores` itself.
+cores = hardware.usable_cores
 
 
 def count_all() -> int:
@@ -60,7 +47,7 @@ def count_all() -> int:
     One device per core is the most a split CPU can sensibly be given: it is for testing the
     multi-device path, and never faster than one device.
     """
-    return gpu_count() or cores()
+    return hardware.gpu_count() or hardware.usable_cores()
 
 
 def place(count: int) -> Placement:
@@ -68,14 +55,11 @@ def place(count: int) -> Placement:
 
     Called again in the same process with the same count, it gives the same placement.
     """
-    start_tensorflow()
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = hardware.gpu_count()  # (starts TensorFlow, not yet its runtime)
     if gpus:
-        if count > len(gpus):
+        if count > gpus:
             raise ConfigError(
-                f"The 'devices' option must be at most {len(gpus)}, the number of GPUs of this "
+                f"The 'devices' option must be at most {gpus}, the number of GPUs of this "
                 f"machine. Got {count!r} instead.",
                 option="devices",
             )
