@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,7 +15,15 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mnist_lab.core.errors import MnistLabError
-from mnist_lab.data.images import ImageError, load_digit, prepare_digit
+from mnist_lab.data.images import (
+    DamagedImageError,
+    ImageError,
+    NotAnImageError,
+    TooManyPixelsError,
+    load_digit,
+    prepare_digit,
+    read_picture,
+)
 
 
 def draw_seven(
@@ -265,3 +277,79 @@ def test_a_picture_past_pillows_own_limit_gets_the_same_one_line(tmp_path):
     png_header_only(path, 20_000, 20_000)  # twice Pillow's limit: it would raise its own error
     with pytest.raises(ImageError, match=r"it is 20,000 x 20,000 pixels, more than the 64 "):
         load_digit(path)
+
+
+def test_the_size_check_never_turns_off_pillows_guard_for_other_threads(tmp_path, seven, expected):
+    """The lab reads pictures from its request threads: checking one picture's size must never
+    change Pillow's process-wide decompression-bomb limit, not even for a moment."""
+    big, small = tmp_path / "bomb.png", tmp_path / "seven.png"
+    png_header_only(big, 12_000, 12_000)
+    Image.fromarray(seven).save(small)
+    too_big = (
+        f"Cannot read {big}: it is 12,000 x 12,000 pixels, more than the 64 megapixels a "
+        "digit needs; crop or shrink it first."
+    )
+    limit = Image.MAX_IMAGE_PIXELS
+    seen: set = set()
+    done = threading.Event()
+
+    def watch() -> None:  # samples the global while the others read
+        while not done.is_set():
+            seen.add(Image.MAX_IMAGE_PIXELS)
+
+    def read(index: int) -> tuple[str, object]:
+        try:
+            return "digit", load_digit(big if index % 2 else small)
+        except ImageError as error:
+            return "refused", str(error)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(read, range(400)))
+    finally:
+        done.set()
+        watcher.join()
+    after = Image.MAX_IMAGE_PIXELS
+    assert seen == {limit}, f"Pillow's limit was changed during the run: {seen}"
+    assert after == limit
+    for index, (kind, value) in enumerate(results):
+        if index % 2:
+            assert (kind, value) == ("refused", too_big), index
+        else:
+            assert kind == "digit" and np.array_equal(value, expected), index
+
+
+def test_a_picture_between_pillows_warning_and_its_error_is_refused_without_a_warning(tmp_path):
+    path = tmp_path / "large.png"
+    png_header_only(path, 10_000, 10_000)  # past Pillow's warning limit, below its error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TooManyPixelsError, match=r"it is 10,000 x 10,000 pixels, more "):
+            load_digit(path)
+    assert [str(warning.message) for warning in caught] == []
+
+
+def test_read_picture_reads_a_file_object_and_gives_the_facts_to_word_its_own_way(tmp_path, seven):
+    buffer = io.BytesIO()
+    Image.fromarray(seven).save(buffer, format="PNG")
+    gray = read_picture(io.BytesIO(buffer.getvalue()), "the drawing", formats=("PNG", "JPEG"))
+    assert np.array_equal(gray, seven)
+
+    gif = io.BytesIO()
+    Image.fromarray(seven).save(gif, format="GIF")
+    with pytest.raises(NotAnImageError, match="^Cannot read the drawing: it is not an image"):
+        read_picture(io.BytesIO(gif.getvalue()), "the drawing", formats=("PNG", "JPEG"))
+    assert read_picture(io.BytesIO(gif.getvalue()), "the drawing").shape == seven.shape
+
+    bomb = tmp_path / "bomb.png"
+    png_header_only(bomb, 9_000, 8_000)
+    with pytest.raises(TooManyPixelsError) as too_many:
+        read_picture(io.BytesIO(bomb.read_bytes()), "the drawing")
+    assert (too_many.value.width, too_many.value.height) == (9_000, 8_000)
+
+    with pytest.raises(DamagedImageError) as damaged:
+        read_picture(io.BytesIO(buffer.getvalue()[:-200]), "the drawing")
+    assert str(damaged.value).startswith("Cannot read the drawing: the image is damaged or ")
+    assert isinstance(damaged.value.reason, OSError)

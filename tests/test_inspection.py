@@ -301,6 +301,28 @@ def test_a_convolution_hidden_in_a_custom_layer_is_named(images):
     )
 
 
+class ConvsInContainers(layers.Layer):
+    """A custom layer holding its convolutions in a list and inside a Sequential block."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.convs = [layers.Conv2D(1, 3, padding="same")]
+        self.block = keras.Sequential([layers.Conv2D(1, 3, padding="same")])
+
+    def call(self, x):
+        return self.block(self.convs[0](x))
+
+
+def test_convolutions_in_a_custom_layers_list_or_block_are_named_too(images):
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(2, 3, padding="same", name="seen")(inputs)
+    x = ConvsInContainers(name="kept")(x[..., :1])
+    outputs = layers.Dense(10, activation="softmax")(layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(InspectionError, match=r"keeps some of its convolutions inside the custom "):
+        feature_maps(model, images)
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,8 +23,10 @@ from mnist_lab.core import runs
 from mnist_lab.core.errors import RunError
 from mnist_lab.data import images
 from mnist_lab.evaluation.reports import predict_images
-from mnist_lab.lab import create_app, servable_runs
-from mnist_lab.lab.app import MAX_BODY
+from mnist_lab.lab import create_app, inputs, servable_runs
+from mnist_lab.lab.catalog import run_names
+from mnist_lab.lab.errors import LabError
+from mnist_lab.lab.inputs import MAX_BODY
 from mnist_lab.training import TrainConfig, train
 
 DIGIT = 0  # MNIST test image 0, a 7
@@ -293,6 +296,48 @@ def test_a_decompression_bomb_is_413_before_it_is_decoded(client, trained):
         413,
         "The image is 8,001 x 8,001 pixels, more than the 64 megapixels a digit needs.",
     )
+
+
+def test_pictures_read_from_many_threads_leave_pillows_guard_alone(mnist):
+    """The server reads drawings in its threads: the size check never changes Pillow's limit."""
+    bomb, seven = data_url(Image.new("1", (8001, 8001), 1)), data_url(drawing(mnist))
+    expected = inputs.digit_from_data_url(seven)
+    limit, seen, done = Image.MAX_IMAGE_PIXELS, set(), threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.add(Image.MAX_IMAGE_PIXELS)
+
+    def read(index: int):
+        try:
+            return inputs.digit_from_data_url(bomb if index % 2 else seven)
+        except LabError as error:
+            return error.status, str(error)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(read, range(64)))
+    finally:
+        done.set()
+        watcher.join()
+    after = Image.MAX_IMAGE_PIXELS
+    assert (seen, after) == ({limit}, limit)
+    too_big = "The image is 8,001 x 8,001 pixels, more than the 64 megapixels a digit needs."
+    assert results[1::2] == [(413, too_big)] * 32
+    assert all(np.array_equal(result, expected) for result in results[::2])
+
+
+def test_runs_with_the_same_folder_name_get_numbered_names(trained, tmp_path):
+    copies = [tmp_path / folder / trained["run"].name for folder in ("a", "b")]
+    for copy in copies:
+        shutil.copytree(trained["run"], copy)
+    named = run_names([trained["run"], *copies])
+    name = trained["run"].name
+    assert named == {name: trained["run"], f"{name}-2": copies[0], f"{name}-3": copies[1]}
+    app = create_app([trained["run"], *copies])
+    assert list(app.state.lab.runs) == [name, f"{name}-2", f"{name}-3"]
 
 
 BAD_REQUESTS = [

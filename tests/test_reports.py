@@ -15,7 +15,7 @@ from PIL import Image
 from mnist_lab import data as mnist_data
 from mnist_lab.core.errors import RunError
 from mnist_lab.data.images import ImageError
-from mnist_lab.evaluation.reports import evaluate_run, load_run_model, predict_images
+from mnist_lab.evaluation.reports import evaluate_run, load_run_model, predict_images, save_seen
 from mnist_lab.training import TrainConfig, train
 
 REPORT_FILES = ["confusion_matrix.png", "misclassified.png", "per_class.json"]
@@ -218,3 +218,19 @@ def test_predict_images_shows_the_28x28_input_the_model_saw(run, drawings, tmp_p
     assert saved.shape == (280, 280) and saved.dtype == np.uint8
     np.testing.assert_array_equal(saved[::10, ::10], load_digit(path))
     assert "seen" not in predict_images(copy, [path])[0]
+
+
+def test_save_seen_never_replaces_a_picture_and_says_when_every_name_is_taken(tmp_path):
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    folder = tmp_path / "seen"
+    folder.mkdir()
+    (folder / "d.png").write_bytes(b"mine")
+    assert save_seen(digit, folder, "d") == folder / "d-2.png"
+    assert (folder / "d.png").read_bytes() == b"mine"
+    for attempt in range(3, 1000):
+        (folder / f"d-{attempt}.png").touch()
+    with pytest.raises(RunError, match=re.escape(f"Too many pictures named d in {folder}.")):
+        save_seen(digit, folder, "d")
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(RunError, match=re.escape(f"Cannot write into {tmp_path / 'file'} (")):
+        save_seen(digit, tmp_path / "file", "d")

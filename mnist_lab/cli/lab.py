@@ -48,7 +48,7 @@ def lab_command(
     layer's filters and the saliency; GET /api/test-digit?run=NAME&wrong=1 gives a test digit
     (one the run gets wrong) as pixels. Errors answer {"error": "..."} with a 4xx status.
     """
-    from mnist_lab.lab.app import servable_runs
+    from mnist_lab.lab.catalog import servable_runs
     from mnist_lab.lab.server import check_address, is_local, serve
 
     check_address(host, port)  # a taken port or an unknown host is said before anything else

@@ -10,8 +10,9 @@ across the paper included), crop, fit 20x20, center of mass to (14, 14).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -137,20 +138,128 @@ def _place(digit: np.ndarray) -> np.ndarray:
     return field
 
 
-def _prepare(gray: np.ndarray, name: str) -> np.ndarray:
+def prepare_digit(gray: np.ndarray, *, name: str = "The image") -> np.ndarray:
+    """Turn a grayscale picture of one digit into a uint8 (28, 28) MNIST-style digit.
+
+    `gray` is 2-D: uint8 (0..255), uint16 (0..65535) or float in [0, 1]; either polarity. The
+    result is white on black, its ink fits a 20x20 box and its center of mass is at (14, 14).
+    Raises ImageError if the picture is blank; `name` is how that message calls the picture
+    (`load_digit` gives the file's path, the lab "The drawing").
+    """
     field = _place(_fit_box(_ink(gray, name)))
     # Shrinking a thin stroke dims it; stretch so the brightest pixel is white, like MNIST's.
     return np.round(field * (255 / field.max())).astype(np.uint8)
 
 
-def prepare_digit(gray: np.ndarray) -> np.ndarray:
-    """Turn a grayscale picture of one digit into a uint8 (28, 28) MNIST-style digit.
+# --- reading a picture file ----------------------------------------------------------------
 
-    `gray` is 2-D: uint8 (0..255), uint16 (0..65535) or float in [0, 1]; either polarity. The
-    result is white on black, its ink fits a 20x20 box and its center of mass is at (14, 14).
-    Raises ImageError if the picture is blank.
+
+class TooManyPixelsError(ImageError):
+    """A picture whose header declares more than MAX_PIXELS pixels: refused before decoding."""
+
+    def __init__(self, message: str, width: int, height: int) -> None:
+        super().__init__(message)
+        self.width, self.height = width, height
+
+
+class NotAnImageError(ImageError):
+    """A file that no image format (of those allowed) recognises."""
+
+
+class DamagedImageError(ImageError):
+    """An image file whose pixels cannot be decoded; `reason` is the decoder's error."""
+
+    def __init__(self, message: str, reason: BaseException) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_picture(
+    source: Path | BinaryIO, name: str, *, formats: Sequence[str] | None = None
+) -> np.ndarray:
+    """Decode a picture file (a path, or a binary file object) into a 2-D grayscale array whose
+    longer side is at most WORKING_SIDE, ready for `prepare_digit`.
+
+    The size the header declares is checked before a single pixel is decoded (a PNG "bomb" of a
+    few kilobytes can declare gigapixels), against MAX_PIXELS and without touching Pillow's own
+    process-wide limit, so any number of threads may read pictures at once (the lab does).
+    `formats` restricts the formats tried (Pillow's names: "PNG", "JPEG"); `name` is how the
+    messages call the picture. Raises TooManyPixelsError, NotAnImageError or DamagedImageError,
+    each an ImageError with a one-line message and the facts a caller may word its own way.
     """
-    return _prepare(gray, "The image")
+    from PIL import Image, UnidentifiedImageError
+
+    allowed = [kind.upper() for kind in formats] if formats is not None else None
+    with contextlib.ExitStack() as stack:
+        file = source if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
+        try:
+            size = _declared_size(file, allowed)
+            if size is not None:
+                _check_size(*size, name)
+            with Image.open(file, formats=allowed) as image:
+                _check_size(*image.size, name)  # the format that opened it is the one to trust
+                image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a reduced scale
+                image.load()  # decode now, so a truncated file fails here
+                return _grayscale(_shrunk(image))
+        except UnidentifiedImageError:
+            raise NotAnImageError(
+                f"Cannot read {name}: it is not an image file; give a {FORMATS} image of a digit."
+            ) from None
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            # Damaged files raise OSError, ValueError or SyntaxError depending on the decoder.
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise DamagedImageError(
+                f"Cannot read {name}: the image is damaged or unsupported ({reason}); "
+                f"give a {FORMATS} image of a digit.",
+                error,
+            ) from None
+
+
+def _declared_size(file: BinaryIO, formats: Sequence[str] | None) -> tuple[int, int] | None:
+    """The (width, height) a picture's header declares, or None if no format recognises it.
+
+    `Image.open` reads the same header, but then applies Pillow's bomb guard: it warns past
+    `Image.MAX_IMAGE_PIXELS`, or fails with a message about DOS attacks, and that limit is one
+    global for the whole process, which no thread may change for itself. So the header is read
+    here the way `Image.open` reads it (each registered format's check of the first bytes, then
+    its reader, which reads the header only), and the caller applies MAX_PIXELS, a lower limit
+    in a student's words, before `Image.open` ever sees the picture.
+    """
+    import struct
+
+    from PIL import Image
+
+    Image.init()  # every format registered, as Image.open does before giving up
+    file.seek(0)
+    prefix = file.read(16)
+    for kind in formats if formats is not None else list(Image.ID):
+        if kind not in Image.OPEN:
+            continue
+        reader, accept = Image.OPEN[kind]
+        accepted = not accept or accept(prefix)
+        if not accepted or isinstance(accepted, str):  # a str is a reason it was not accepted
+            continue
+        file.seek(0)
+        try:
+            return reader(file, "").size
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # not this format after all: Image.open tries the next one too
+        except Exception:  # a damaged header: Image.open raises the same error, worded there
+            return None
+        finally:
+            file.seek(0)
+    return None
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    """Refuse a picture whose pixel count could exhaust memory once decoded (a PNG "bomb")."""
+    if width * height > MAX_PIXELS:
+        raise TooManyPixelsError(
+            f"Cannot read {name}: it is {width:,} x {height:,} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000} megapixels a digit needs; crop or shrink it first.",
+            width,
+            height,
+        )
 
 
 def _grayscale(image) -> np.ndarray:
@@ -168,29 +277,6 @@ def _grayscale(image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
-def _check_size(image, path: Path) -> None:
-    """Refuse a picture whose pixel count could exhaust memory once decoded (a PNG "bomb")."""
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"Cannot read {path}: it is {width:,} x {height:,} pixels, more than the "
-            f"{MAX_PIXELS // 1_000_000} megapixels a digit needs; crop or shrink it first."
-        )
-
-
-@contextlib.contextmanager
-def _own_size_check() -> Iterator[None]:
-    """Pillow's own bomb guard warns, or fails with a message about DOS attacks; `_check_size`
-    says it in a student's words instead, at a lower limit."""
-    from PIL import Image
-
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-
-
 def _shrunk(image):
     """The picture with its longer side at most WORKING_SIDE: the digit ends up 20 pixels tall,
     so more detail only costs memory and time."""
@@ -205,8 +291,6 @@ def _shrunk(image):
 
 def load_digit(path: str | Path) -> np.ndarray:
     """Read a PNG or JPEG of one digit (any size or mode) as a uint8 (28, 28) MNIST-style digit."""
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path).expanduser()
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
@@ -215,21 +299,4 @@ def load_digit(path: str | Path) -> np.ndarray:
         path.open("rb").close()  # a file we may not open is not a damaged image
     except OSError as error:
         raise ImageError(f"Cannot read {path} ({error.strerror or error}).") from None
-    try:
-        with _own_size_check(), Image.open(path) as image:
-            _check_size(image, path)  # from the header, before a single pixel is decoded
-            image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a reduced scale
-            image.load()  # decode now, so a truncated file fails here
-            gray = _grayscale(_shrunk(image))
-    except UnidentifiedImageError:
-        raise ImageError(
-            f"Cannot read {path}: it is not an image file; give a {FORMATS} image of a digit."
-        ) from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        # Damaged files raise OSError, ValueError or SyntaxError depending on the decoder.
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ImageError(
-            f"Cannot read {path}: the image is damaged or unsupported ({reason}); "
-            f"give a {FORMATS} image of a digit."
-        ) from None
-    return _prepare(gray, str(path))
+    return prepare_digit(read_picture(path, str(path)), name=str(path))

@@ -18,6 +18,7 @@ from mnist_lab import evaluation
 from mnist_lab.core import runs
 from mnist_lab.core.errors import RunError, first_line
 from mnist_lab.core.fileio import atomic_path, write_json_atomic
+from mnist_lab.core.naming import claim_file
 from mnist_lab.data import images, preprocess
 from mnist_lab.evaluation import plots
 
@@ -85,8 +86,12 @@ def _why_no_model(run: runs.Run) -> str:
     )
 
 
-def _predict(model: Any, digits: np.ndarray) -> np.ndarray:
-    """Probabilities (N, 10) for uint8 digits (N, 28, 28), or RunError if the model disagrees."""
+def predict_probabilities(model: Any, digits: np.ndarray) -> np.ndarray:
+    """A run's model's probabilities (N, 10) for uint8 digits (N, 28, 28), in batches.
+
+    Raises RunError if the model does not answer 10 probabilities per image (not an MNIST
+    classifier). `evaluate_run`, `predict_images` and the lab's wrong test digits all use it.
+    """
     probabilities = np.asarray(
         model.predict(preprocess.normalize(digits), batch_size=BATCH_SIZE, verbose=0)
     )
@@ -126,7 +131,7 @@ def evaluate_run(run_path: str | Path, dataset: Any = None) -> dict[str, Any]:
         dataset = load_mnist(run.config.get("data_dir"))
     test_images, labels = dataset.test
 
-    probabilities = _predict(model, test_images)
+    probabilities = predict_probabilities(model, test_images)
     predictions = probabilities.argmax(axis=1)
     confusion = evaluation.confusion_matrix(labels, predictions)
     errors = int(len(labels) - np.trace(confusion))
@@ -197,7 +202,7 @@ def predict_images(
     model = load_run_model(run_path)
     if not digits:
         return []
-    probabilities = _predict(model, np.stack(digits))
+    probabilities = predict_probabilities(model, np.stack(digits))
     results = []
     for image_path, prepared, row in zip(paths, digits, probabilities, strict=True):
         ranked = np.argsort(-row, kind="stable")[:TOP]
@@ -213,22 +218,22 @@ def predict_images(
 
 
 def save_seen(digit: np.ndarray, folder: Path, stem: str) -> Path:
-    """Save a 28x28 uint8 digit, enlarged without blurring, as a new PNG in `folder`."""
+    """Save a 28x28 uint8 digit, enlarged without blurring, as a new PNG in `folder`.
+
+    The file is `stem.png`, else `stem-2.png`, `stem-3.png`...: an existing file is never replaced.
+    """
     from PIL import Image
 
     try:
         folder.mkdir(exist_ok=True)
-        for attempt in range(1, 1000):
-            target = folder / f"{stem}{f'-{attempt}' if attempt > 1 else ''}.png"
-            try:
-                target.touch(exist_ok=False)  # claims the name: nothing is ever replaced
-            except FileExistsError:
-                continue
-            size = (digit.shape[1] * SEEN_SCALE, digit.shape[0] * SEEN_SCALE)
-            enlarged = Image.fromarray(digit).resize(size, Image.Resampling.NEAREST)
-            with atomic_path(target) as tmp:
-                enlarged.save(tmp)
-            return target
+        try:
+            target = claim_file(folder, stem, ".png")  # claims the name: nothing is ever replaced
+        except FileExistsError:  # every numbered name is taken
+            raise RunError(f"Too many pictures named {stem} in {folder}.") from None
+        size = (digit.shape[1] * SEEN_SCALE, digit.shape[0] * SEEN_SCALE)
+        enlarged = Image.fromarray(digit).resize(size, Image.Resampling.NEAREST)
+        with atomic_path(target) as tmp:
+            enlarged.save(tmp)
+        return target
     except OSError as error:
         raise RunError(f"Cannot write into {folder} ({error.strerror or error}).") from None
-    raise RunError(f"Too many pictures named {stem} in {folder}.")

@@ -7,6 +7,7 @@ imports Starlette, never TensorFlow: models are loaded on the first request that
 
 from __future__ import annotations
 
-from mnist_lab.lab.app import create_app, servable_runs
+from mnist_lab.lab.app import create_app
+from mnist_lab.lab.catalog import servable_runs
 
 __all__ = ["create_app", "servable_runs"]

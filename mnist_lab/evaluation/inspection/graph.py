@@ -1,0 +1,192 @@
+"""Open a model's graph: its own layers called again on a new input, every nested block opened,
+so that each convolution's output is an output of one new Keras model.
+
+One pass through that model gives the probabilities and every feature map. A functional model
+is replayed node by node through `mnist_lab.core.keras_internals.replay` (the way its own
+`call` runs); a Sequential one layer by layer. Each layer is the model's own object, so the
+weights are shared, not copied. Subclassed models and convolutions hidden in a custom layer
+form no graph that Keras can open: they raise InspectionError, saying what to build instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mnist_lab.core import keras_internals
+from mnist_lab.core.errors import MnistLabError
+
+IMAGE_SHAPE = (28, 28)
+
+
+class InspectionError(MnistLabError):
+    """A model cannot be looked inside: no convolutions, or layers Keras cannot open."""
+
+
+@dataclass
+class OpenedGraph:
+    """A model's graph rebuilt on a new input with every nested block opened (`open_graph`).
+
+    `feature_model` maps an image batch to [probabilities, each convolution's output...];
+    `conv_names` and `conv_layers` name those convolutions in the order the network runs them;
+    `rows` is the layer table (see `Inspector.layer_table`).
+    """
+
+    feature_model: Any = field(repr=False)  # keras.Model
+    conv_names: list[str]
+    conv_layers: list[Any] = field(repr=False)
+    rows: list[dict[str, Any]] = field(repr=False)
+
+
+def open_graph(model: Any, name: str) -> OpenedGraph:
+    """Call the model's layers on a new input, nested blocks opened, and keep every conv's output.
+
+    `name` is how errors call the model. Raises InspectionError for a model whose layers form no
+    graph Keras can open (subclassed models, convolutions inside a custom layer).
+    """
+    import keras
+
+    shape, dtype = input_spec(model)
+    opener = _Opener(name)
+    inputs = keras.Input(shape=shape, dtype=dtype, name="inspected_image")
+    output = opener.call(model, (inputs,), {}, prefix="", top=True)
+    if opener.hidden:  # convolutions inside a custom layer: no graph reaches them
+        some = "some of its" if opener.conv_names else "its"
+        raise InspectionError(
+            f"The model '{name}' keeps {some} convolutions inside the custom layer "
+            f"{', '.join(sorted(opener.hidden))}, whose insides Keras cannot show, so its feature "
+            "maps cannot all be read; build that block from Keras layers (Sequential or the "
+            "functional API) to look inside it."
+        )
+    opened_name = f"{model.name}_opened"
+    feature_model = keras.Model(inputs, [output, *opener.conv_outputs], name=opened_name)
+    return OpenedGraph(feature_model, opener.conv_names, opener.conv_layers, opener.rows)
+
+
+def input_spec(model: Any) -> tuple[tuple[int, ...], str]:
+    """The shape (without the batch axis) and dtype of the model's one input."""
+    import keras
+
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if inputs and len(inputs) > 1:
+        raise InspectionError(
+            f"The model '{model.name}' takes {len(inputs)} inputs; an MNIST model takes one image."
+        )
+    if inputs:
+        return tuple(inputs[0].shape[1:]), str(inputs[0].dtype)
+    return (*IMAGE_SHAPE, 1), keras.backend.floatx()
+
+
+class _Opener:
+    """Replays a model's layers on new symbolic tensors, recording rows and convolutions."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows: list[dict[str, Any]] = []
+        self.conv_names: list[str] = []
+        self.conv_layers: list[Any] = []
+        self.conv_outputs: list[Any] = []
+        self.hidden: set[str] = set()
+        self._counted: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"_Opener({self.name!r}, convolutions={self.conv_names})"
+
+    def call(self, layer: Any, args: Sequence[Any], kwargs: dict, *, prefix: str, top=False):
+        import keras
+
+        inner = prefix if top else f"{prefix}{layer.name}/"
+        if isinstance(layer, keras.Sequential):
+            x = args[0]
+            for sub in layer.layers:
+                x = self.call(sub, (x,), {}, prefix=inner)
+            return x
+        if isinstance(layer, keras.Model) and keras_internals.can_replay(layer):
+
+            def operation(node_layer: Any) -> Callable[..., Any]:
+                return lambda *a, **k: self.call(node_layer, a, k, prefix=inner)
+
+            return keras_internals.replay(layer, args[0], operation)
+        if isinstance(layer, keras.Model):
+            raise InspectionError(
+                f"The model '{self.name}' is a subclassed keras.Model ({type(layer).__name__}): "
+                "its layers form no graph that Keras can open; build it with keras.Sequential or "
+                "the functional API to look inside it."
+            )
+        outputs = layer(*args, **kwargs)
+        self._record(layer, outputs, prefix)
+        return outputs
+
+    def _record(self, layer: Any, outputs: Any, prefix: str) -> None:
+        import keras
+
+        first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        name = f"{prefix}{layer.name}"
+        params = 0
+        if id(layer) not in self._counted and hasattr(layer, "count_params"):
+            self._counted.add(id(layer))
+            params = int(layer.count_params()) if getattr(layer, "built", True) else 0
+        is_conv = isinstance(layer, keras.layers.Conv2D)
+        if is_conv:
+            calls = sum(1 for known in self.conv_layers if known is layer)
+            name = f"{name} (call {calls + 1})" if calls else name
+            self.conv_names.append(name)
+            self.conv_layers.append(layer)
+            self.conv_outputs.append(first)
+        elif _holds_convolutions(layer):
+            self.hidden.add(f"'{name}' ({type(layer).__name__})")
+        self.rows.append(
+            {
+                "name": name,
+                "type": type(layer).__name__,
+                "output_shape": tuple(int(d) if d is not None else None for d in first.shape[1:]),
+                "params": params,
+                "conv": is_conv,
+            }
+        )
+
+
+def _holds_convolutions(layer: Any) -> bool:
+    """Whether a layer that is not a Conv2D keeps Conv2D layers inside it (a custom layer)."""
+    import keras
+
+    return any(
+        isinstance(sub, keras.layers.Conv2D) and sub is not layer for sub in _sublayers(layer)
+    )
+
+
+def _sublayers(layer: Any) -> list[Any]:
+    """The layers a layer holds, at any depth: in its public attributes (lists and dicts too)
+    and in the `layers` of the models among them.
+
+    A layer kept in a private attribute (`self._conv`) is not seen: Keras lists those only
+    through its private `Layer._flatten_layers`, which `core.keras_internals` does not offer.
+    """
+    import keras
+
+    found: list[Any] = []
+    seen = {id(layer)}
+    pending = _public_values(layer)
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, keras.layers.Layer):
+            found.append(value)
+            pending.extend(_public_values(value))
+            if isinstance(value, keras.Model):
+                pending.extend(value.layers)
+    return found
+
+
+def _public_values(layer: Any) -> list[Any]:
+    return [value for key, value in vars(layer).items() if not key.startswith("_")]
