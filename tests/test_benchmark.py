@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import statistics
 import subprocess
@@ -14,7 +13,7 @@ from datetime import datetime
 import pytest
 from matplotlib.image import imread
 
-from mnist_lab.core import runs
+from mnist_lab.core import hardware, runs
 from mnist_lab.core.errors import ConfigError, RunError
 from mnist_lab.models.compiling import compile_with_defaults
 from mnist_lab.scale import benchmark as bench
@@ -224,6 +223,24 @@ def test_describe_machine():
     assert bench.describe_machine(machine | {"amx_bf16": False}).startswith("Some CPU without AMX,")
 
 
+def test_machine_info_asks_the_hardware_module(monkeypatch):
+    """The cores recorded are those this process may use (a CPU limit makes them fewer than the
+    machine's), and the CPU is named as core.hardware names it."""
+    from mnist_lab.scale.machine import machine_info
+
+    monkeypatch.setattr(hardware, "usable_cores", lambda: 3)
+    monkeypatch.setattr(hardware, "cpu_model", lambda: "Some CPU")
+    monkeypatch.setattr(hardware, "cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "gpu_names", lambda: ["GPU A"])
+    machine = machine_info()
+    assert set(machine) == MACHINE_KEYS
+    assert (machine["cores"], machine["cpu"], machine["amx_bf16"]) == (3, "Some CPU", True)
+    assert machine["gpus"] == ["GPU A"]
+    assert bench.describe_machine(machine).startswith(
+        "Some CPU with AMX-BF16, 3 logical cores, GPU A;"
+    )
+
+
 # --- options and folders ----------------------------------------------------------------------
 
 
@@ -321,7 +338,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         "limit": 512,
     }
     assert set(board["machine"]) == MACHINE_KEYS
-    assert board["machine"]["cores"] == os.cpu_count()
+    assert board["machine"]["cores"] == hardware.usable_cores()
     assert board["machine"]["keras"].startswith("3.") and board["machine"]["cpu"]
     assert isinstance(board["machine"]["gpus"], list)
     rows = board["models"]

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from mnist_lab.cli import app
-from mnist_lab.core import runs
+from mnist_lab.core import hardware, runs
 from mnist_lab.core.errors import ConfigError
 from mnist_lab.scale import benchmark as bench
 from mnist_lab.scale import executors
-from mnist_lab.scale.executors import ExecutorError, TrainingTask, open_executor
+from mnist_lab.scale.executors import ExecutorError, TrainingTask, dask_cluster, open_executor
 from mnist_lab.training import TrainConfig
 
 LIMIT = 600  # images per run: enough for a few steps, few enough for seconds
@@ -57,8 +57,21 @@ def run_metrics(path: Path) -> list[dict]:
 def test_bad_worker_counts_are_one_line(workers, scheduler, message):
     with pytest.raises(ConfigError) as caught:
         executors.check_workers(workers, scheduler)
-    assert str(caught.value).startswith(message.format(cores=os.cpu_count()))
+    assert str(caught.value).startswith(message.format(cores=hardware.usable_cores()))
     assert caught.value.option == "workers"
+
+
+def test_the_worker_limit_is_the_cores_this_process_may_use(monkeypatch):
+    """Under a CPU limit (a container, a batch job) the usable cores, not the machine's, bound
+    the workers and each local worker's thread share."""
+    from mnist_lab.scale.executors import threads
+
+    monkeypatch.setattr(hardware, "usable_cores", lambda: 3)
+    executors.check_workers(3, None)
+    with pytest.raises(ConfigError, match=r"^The 'workers' option must be an int >= 1 and <= 3 "):
+        executors.check_workers(4, None)
+    assert threads.local_share(2) == 1 and threads.local_share(1) == 3
+    assert threads.host_share("tcp://10.0.0.5:40123", {"tcp://10.0.0.5": 3}) == 1
 
 
 @pytest.mark.parametrize(
@@ -83,12 +96,12 @@ def test_the_cli_refuses_bad_workers_in_one_line(args, line, tmp_path):
         app, ["benchmark", "mlp", "--limit", "600", "--out", str(tmp_path), *args]
     )
     assert result.exit_code != 0
-    assert result.stderr.strip() == line.format(cores=os.cpu_count())
+    assert result.stderr.strip() == line.format(cores=hardware.usable_cores())
     assert list(tmp_path.iterdir()) == []  # nothing made
 
 
 def test_an_unreachable_scheduler_names_the_address_and_what_to_start(monkeypatch, tmp_path):
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 1)
     address = f"tcp://127.0.0.1:{free_port()}"
     from typer.testing import CliRunner
 
@@ -362,7 +375,7 @@ def test_the_cli_runs_a_benchmark_on_a_real_cluster(real_cluster, tmp_path):
 
 
 def test_a_scheduler_without_workers_or_with_crowded_ones_says_what_to_start(tmp_path, monkeypatch):
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 1)
     port = free_port()
     scheduler = subprocess.Popen(
         [*dask_command(), "scheduler", "--host", "127.0.0.1", "--port", str(port)]

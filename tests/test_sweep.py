@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -11,7 +10,7 @@ from matplotlib.image import imread
 from typer.testing import CliRunner
 
 from mnist_lab.cli import app
-from mnist_lab.core import runs
+from mnist_lab.core import hardware, runs
 from mnist_lab.core.errors import ConfigError
 from mnist_lab.scale import sweep as sw
 
@@ -210,7 +209,7 @@ def invoke(tmp_path, *args: str):
         ),
         (
             ["mlp", "--set", "epochs=1", "--workers", "0"],
-            f"The '--workers' option must be an int >= 1 and <= {os.cpu_count()} (this "
+            f"The '--workers' option must be an int >= 1 and <= {hardware.usable_cores()} (this "
             "machine's logical cores). Got 0 instead.",
         ),
         (

@@ -3,8 +3,8 @@
 On a terminal it is one rich live bar: tasks done of total, how many are running and failed, the
 latest epoch's news and the time elapsed. Piped or captured, it is one plain line per finished
 epoch and per finished task, which logs and tests can read. It reads the executor's events
-(see `mnist_lab.scale.executors`): every event carries "done", "running", "failed", "total" and
-"elapsed".
+(see `mnist_lab.scale.executors.protocol`): every event carries "done", "running", "failed",
+"total" and "elapsed".
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mnist_lab.scale.batch import Event
+from mnist_lab.scale.batch import Progress as OnEvent
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-Event = dict[str, Any]
-
 
 @contextlib.contextmanager
-def batch_progress(out: Console, title: str = "Runs") -> Iterator[Callable[[Event], None]]:
+def batch_progress(out: Console, title: str = "Runs") -> Iterator[OnEvent]:
     """An `on_event` for an executor's events: a live rich display on a terminal, plain lines
     otherwise."""
     if not out.is_terminal:

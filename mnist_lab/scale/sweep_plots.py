@@ -13,24 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from mnist_lab.models.recipes import recipe_fields
+from mnist_lab.scale.sweep.grid import format_value, short_name
 
 # Fields whose useful values span decades: drawn on a log axis when the values do.
 LOG_FIELDS = ("learning_rate", "weight_decay")
 LOG_SPAN = 10  # the ratio of the largest value to the smallest from which the axis is log
 MAX_LEGEND = 10  # more lines than this get no legend: it would cover the panel
 PANEL_COLUMNS = 3
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _short(field: str) -> str:
-    return field.removeprefix("augmentation.")
 
 
 def uses_log_axis(field: str, values: Sequence[Any]) -> bool:
@@ -71,7 +60,9 @@ def sweep_figure(
         order = [{v: i for i, v in enumerate(grid[name])} for name in others]
         for group in sorted(lines, key=lambda g: [at[v] for at, v in zip(order, g, strict=True)]):
             by_value = lines[group]
-            name = ", ".join(f"{_short(o)}={_text(v)}" for o, v in zip(others, group, strict=True))
+            name = ", ".join(
+                f"{short_name(o)}={format_value(v)}" for o, v in zip(others, group, strict=True)
+            )
             xs = sorted(by_value, key=lambda v: positions[v])
             means = [statistics.fmean(by_value[v]) for v in xs]
             (line,) = axes.plot([positions[v] for v in xs], means, "-", label=name or None)
@@ -91,11 +82,11 @@ def sweep_figure(
         if uses_log_axis(field, values):
             axes.set_xscale("log")
         if numeric:
-            axes.set_xticks(values, [_text(v) for v in values])
+            axes.set_xticks(values, [format_value(v) for v in values])
             axes.minorticks_off()
         else:
-            axes.set_xticks(range(len(values)), [_text(v) for v in values])
-        axes.set_xlabel(_short(field))
+            axes.set_xticks(range(len(values)), [format_value(v) for v in values])
+        axes.set_xlabel(short_name(field))
         axes.set_ylabel("validation accuracy (%)")
         axes.margins(x=0.1, y=0.15)
         axes.grid(alpha=0.3)

@@ -28,7 +28,7 @@ import numpy as np
 
 from mnist_lab.core.backend import start_tensorflow
 from mnist_lab.core.markdown import markdown_table
-from mnist_lab.scale.benchmark import describe_machine, machine_info
+from mnist_lab.scale.machine import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "best_averaging.json", RESULTS / "best_averaging.md"

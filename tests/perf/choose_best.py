@@ -47,7 +47,7 @@ from pathlib import Path
 
 from mnist_lab.core.backend import start_tensorflow
 from mnist_lab.core.markdown import markdown_table
-from mnist_lab.scale.benchmark import describe_machine, machine_info
+from mnist_lab.scale.machine import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "best_candidates.json", RESULTS / "best_candidates.md"

@@ -26,7 +26,7 @@ from targets import plain_keras_seconds_per_epoch
 from mnist_lab.core.backend import start_tensorflow
 from mnist_lab.core.markdown import markdown_table
 from mnist_lab.models.recipes import DEFAULT_BETA_1, DEFAULT_BETA_2
-from mnist_lab.scale.benchmark import describe_machine, machine_info
+from mnist_lab.scale.machine import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 JSON, MD = RESULTS / "fast_candidates.json", RESULTS / "fast_candidates.md"

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from mnist_lab.core.markdown import markdown_table
-from mnist_lab.scale.benchmark import describe_machine, machine_info
 from mnist_lab.scale.grading import grade
+from mnist_lab.scale.machine import describe_machine, machine_info
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"

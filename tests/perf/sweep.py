@@ -25,7 +25,7 @@ from typing import Any
 
 from mnist_lab.models.recipes import DEFAULT_BETA_1, DEFAULT_BETA_2, Recipe
 from mnist_lab.models.registry import register_model
-from mnist_lab.scale.benchmark import TARGET_ACCURACY, time_to_accuracy
+from mnist_lab.scale.scores import TARGET_ACCURACY, time_to_accuracy
 from mnist_lab.training import TrainConfig, train
 
 TARGET = TARGET_ACCURACY  # the validation accuracy whose first epoch and seconds are reported

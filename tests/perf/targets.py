@@ -36,7 +36,8 @@ from mnist_lab.core.backend import start_tensorflow
 from mnist_lab.core.markdown import markdown_table
 from mnist_lab.data import load_mnist
 from mnist_lab.models.registry import BUILT_IN, create_model, list_models, model_info
-from mnist_lab.scale.benchmark import describe_machine, machine_info, time_to_accuracy
+from mnist_lab.scale.machine import describe_machine, machine_info
+from mnist_lab.scale.scores import time_to_accuracy
 from mnist_lab.training import TrainConfig, prepare, train
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from mnist_lab.core.markdown import markdown_table
 from mnist_lab.data import load_mnist
-from mnist_lab.scale.benchmark import benchmark, describe_machine, machine_info
+from mnist_lab.scale.benchmark import benchmark
+from mnist_lab.scale.machine import describe_machine, machine_info
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 MODEL, RUNS = "fast", 8
