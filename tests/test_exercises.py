@@ -205,6 +205,32 @@ def test_reset_keeps_the_students_version_as_a_backup(tmp_path, monkeypatch):
     assert first.read_text() == "my work\n" and second.read_text() == "second try\n"
 
 
+def test_a_reset_never_overwrites_a_backup_made_between_its_look_and_its_write(
+    tmp_path, monkeypatch
+):
+    """Two resets in the same second (two terminals): the backup's name is claimed by an
+    exclusive create, so one made by the other reset after this one looked is kept."""
+    solution_dir = tmp_path / "solutions"
+    solution_dir.mkdir()
+    (solution_dir / "ex09_double.py").write_text(SOLUTION)
+    monkeypatch.setattr(catalog, "SOLUTIONS", solution_dir)
+    exercise = exercises.Exercise(
+        9, "double", "Doubling", tmp_path / "ex09_double.py", tmp_path / "t.py", ""
+    )
+    exercise.file.write_text("my work\n")
+    other = tmp_path / "ex09_double.backup-20260102-030405.py.txt"
+    other.write_text("the other reset's backup\n")
+    real_exists = Path.exists
+
+    def looked_too_early(path, *args, **kwargs):  # as if `other` did not exist yet
+        return False if ".backup-" in path.name else real_exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", looked_too_early)
+    backup = exercises.reset(exercise, now=datetime(2026, 1, 2, 3, 4, 5))
+    assert backup.name == "ex09_double.backup-20260102-030405-2.py.txt"
+    assert (other.read_text(), backup.read_text()) == ("the other reset's backup\n", "my work\n")
+
+
 def test_polling_is_chosen_when_asked(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_LAB_WATCH_POLLING", "1")
     assert exercises.polling_reason(tmp_path) == "MNIST_LAB_WATCH_POLLING is set"
