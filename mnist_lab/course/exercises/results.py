@@ -16,7 +16,10 @@ from typing import Any
 
 from mnist_lab.course.exercises.catalog import Exercise
 
-DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
+# The states of an exercise, as the progress remembers them and `mnist-lab exercises` shows them.
+DONE = "done"
+FAILING = "failing"
+NOT_STARTED = "not started"
 
 _TRUNCATED = re.compile(r"\n?\[\+\d+ more lines?; full report in element text\]\s*$")
 _SETUP_ERROR = re.compile(r'failed on (?:setup|teardown) with "(?P<error>.*)"', re.S)
