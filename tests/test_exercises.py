@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from mnist_lab.course import exercises
-from mnist_lab.course.exercises import ExerciseError, derive_stub
+from mnist_lab.course.exercises import (
+    ExerciseError,
+    catalog,
+    checking,
+    derive_stub,
+    restoring,
+    stubs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)
@@ -89,8 +98,8 @@ def test_the_solution_of_a_debugging_exercise_shows_the_fix_unmarked(tmp_path, m
     solutions = tmp_path / "solutions"
     solutions.mkdir()
     (solutions / "ex15_debug.py").write_text(BUGGY)
-    monkeypatch.setattr(exercises, "SOLUTIONS", solutions)
-    monkeypatch.setattr(exercises, "state", lambda *args: exercises.DONE)
+    monkeypatch.setattr(catalog, "SOLUTIONS", solutions)
+    monkeypatch.setattr(restoring, "state", lambda *args: exercises.DONE)
     exercise = exercises.Exercise(15, "debug", "Debug", tmp_path / "ex15_debug.py", tmp_path, "")
     assert exercises.solution(exercise, tmp_path) == (
         "def train(images):\n    images = images / 255\n    return images\n"
@@ -179,7 +188,7 @@ def test_reset_keeps_the_students_version_as_a_backup(tmp_path, monkeypatch):
     solution_dir = tmp_path / "solutions"
     solution_dir.mkdir()
     (solution_dir / "ex09_double.py").write_text(SOLUTION)
-    monkeypatch.setattr(exercises, "SOLUTIONS", solution_dir)
+    monkeypatch.setattr(catalog, "SOLUTIONS", solution_dir)
     exercise = exercises.Exercise(
         9, "double", "Doubling", tmp_path / "ex09_double.py", tmp_path / "t.py", ""
     )
@@ -194,6 +203,32 @@ def test_reset_keeps_the_students_version_as_a_backup(tmp_path, monkeypatch):
     second = exercises.reset(exercise, now=now)
     assert second.name == "ex09_double.backup-20260102-030405-2.py.txt"
     assert first.read_text() == "my work\n" and second.read_text() == "second try\n"
+
+
+def test_a_reset_never_overwrites_a_backup_made_between_its_look_and_its_write(
+    tmp_path, monkeypatch
+):
+    """Two resets in the same second (two terminals): the backup's name is claimed by an
+    exclusive create, so one made by the other reset after this one looked is kept."""
+    solution_dir = tmp_path / "solutions"
+    solution_dir.mkdir()
+    (solution_dir / "ex09_double.py").write_text(SOLUTION)
+    monkeypatch.setattr(catalog, "SOLUTIONS", solution_dir)
+    exercise = exercises.Exercise(
+        9, "double", "Doubling", tmp_path / "ex09_double.py", tmp_path / "t.py", ""
+    )
+    exercise.file.write_text("my work\n")
+    other = tmp_path / "ex09_double.backup-20260102-030405.py.txt"
+    other.write_text("the other reset's backup\n")
+    real_exists = Path.exists
+
+    def looked_too_early(path, *args, **kwargs):  # as if `other` did not exist yet
+        return False if ".backup-" in path.name else real_exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", looked_too_early)
+    backup = exercises.reset(exercise, now=datetime(2026, 1, 2, 3, 4, 5))
+    assert backup.name == "ex09_double.backup-20260102-030405-2.py.txt"
+    assert (other.read_text(), backup.read_text()) == ("the other reset's backup\n", "my work\n")
 
 
 def test_polling_is_chosen_when_asked(monkeypatch, tmp_path):
@@ -268,7 +303,7 @@ def test_wait_for_change_returns_the_saved_python_file(tmp_path, polling):
     ],
 )
 def test_a_failure_keeps_its_whole_message(raw, plain):
-    assert exercises._plain(raw) == plain
+    assert exercises.plain_message(raw) == plain
 
 
 def fake_exercise(tmp_path: Path, tests: str, hints=()) -> exercises.Exercise:
@@ -316,6 +351,29 @@ def test_a_check_keeps_pytests_output_and_what_passing_tests_report(tmp_path):
 
     only = exercises.run_tests(exercise, tmp_path, only=["test_double_reports"])
     assert (only.passed, only.total, only.notes) == (True, 1, ("double(21) is 42",))
+
+
+def test_a_check_runs_the_one_pytest_command_line(tmp_path, monkeypatch):
+    report, rootdir = tmp_path / "report.xml", tmp_path / "tests"
+    assert checking.pytest_command(["tests/test_ex09.py"], report, rootdir) == [
+        sys.executable, "-m", "pytest", "tests/test_ex09.py", "-q", "-p", "no:cacheprovider",
+        f"--junitxml={report}", "-o", "junit_family=xunit1", "--rootdir", str(rootdir),
+    ]  # fmt: skip
+    exercise = fake_exercise(tmp_path, "def test_x():\n    pass\n")
+    ran = []
+
+    def run(command, **kwargs):
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 4, "", "ERROR: not run")
+
+    monkeypatch.setattr(checking.subprocess, "run", run)
+    result = exercises.run_tests(exercise, tmp_path, only=["test_x"])
+    (command,) = ran
+    report = Path(next(part for part in command if part.startswith("--junitxml=")).split("=", 1)[1])
+    assert command == checking.pytest_command(
+        [f"{exercise.tests}::test_x"], report, exercise.tests.parent
+    )
+    assert result.failures == (exercises.Failure("(all)", "ERROR: not run"),)
 
 
 # --- hints keep to the ladder ------------------------------------------------------------------
@@ -389,7 +447,7 @@ def test_every_test_a_hint_names_exists(exercise):
 def solution_with(number: int, function: str, body: str) -> str:
     """Exercise `number`'s solution with the written part of `function` replaced by `body`."""
     text = exercises.find(CATALOG, number).solution.read_text()
-    block = exercises._SOLUTION_BLOCK.search(text, text.index(f"def {function}("))
+    block = stubs._SOLUTION_BLOCK.search(text, text.index(f"def {function}("))
     body = textwrap.indent(textwrap.dedent(body), block["indent"])
     return text[: block.start()] + body + text[block.end() :]
 

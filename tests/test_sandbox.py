@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from mnist_lab.course import exercises
+from mnist_lab.course.exercises import checking
 from mnist_lab.data import data_dir
 from mnist_lab.scale import sandbox
 from mnist_lab.scale.sandbox import run_exercise_tests
@@ -114,6 +115,24 @@ def test_a_syntax_error_is_reported_without_starting_pytest(tmp_path, monkeypatc
     assert run_exercise_tests(EX2, indented).error == (
         "SyntaxError on line 2: expected an indented block after function definition on line 1"
     )
+
+
+def test_the_tests_run_by_the_checks_pytest_command_with_the_report_outside_the_sandbox(
+    tmp_path, monkeypatch
+):
+    started = []
+
+    def no_process(command, **kwargs):
+        started.append((command, kwargs["cwd"]))
+        raise ChildProcessError("stopped before pytest started")
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", no_process)
+    with pytest.raises(ChildProcessError):
+        run_exercise_tests(EX2, submit(tmp_path, EX2, exercises.solution_text(EX2)))
+    ((command, cwd),) = started
+    report = Path(next(part for part in command if part.startswith("--junitxml=")).split("=", 1)[1])
+    assert command == checking.pytest_command([f"tests/{EX2.tests.name}"], report, cwd / "tests")
+    assert cwd not in report.parents  # the student's tests cannot write the grader's report
 
 
 def test_a_missing_file_is_reported(tmp_path):

@@ -33,8 +33,9 @@ from xml.etree.ElementTree import ParseError
 
 import psutil
 
-from mnist_lab.course import exercises
-from mnist_lab.course.exercises import Exercise, Failure
+from mnist_lab.course.exercises.catalog import Exercise
+from mnist_lab.course.exercises.checking import pytest_command
+from mnist_lab.course.exercises.results import Failure, plain_message, summarize_junit
 
 POLL_S = 0.2  # how often the memory of the process group is measured
 # The only variables of the grader's environment a test process sees (when they are set).
@@ -113,11 +114,7 @@ def run_exercise_tests(
         shutil.copyfile(exercise.tests.parent / "conftest.py", sandbox / "tests" / "conftest.py")
         shutil.copyfile(tests_file, sandbox / "tests" / tests_file.name)
         report, log = private / "report.xml", private / "output.txt"
-        command = [
-            sys.executable, "-m", "pytest", f"tests/{tests_file.name}", "-q",
-            "-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_family=xunit1",
-            "--rootdir", str(sandbox / "tests"),
-        ]  # fmt: skip
+        command = pytest_command([f"tests/{tests_file.name}"], report, sandbox / "tests")
         env = sandbox_env(sandbox, data, threads)
         with log.open("wb") as output:
             code, stopped = _run_limited(command, sandbox, env, output, timeout, memory_mb)
@@ -126,7 +123,7 @@ def run_exercise_tests(
         text = log.read_text(encoding="utf-8", errors="replace")
         try:
             root = ElementTree.parse(report).getroot()  # read once, for all three
-            total, failures, notes = exercises.summarize_junit(root)
+            total, failures, notes = summarize_junit(root)
             setup = common_setup_error(root)
             names = tuple(case.get("name", "?") for case in root.iter("testcase"))
         except (OSError, ParseError):
@@ -164,7 +161,7 @@ def common_setup_error(root: ElementTree.Element) -> str | None:
         messages.add(message)
     if len(messages) != 1:
         return None
-    return exercises._plain(messages.pop()).splitlines()[0]
+    return plain_message(messages.pop()).splitlines()[0]
 
 
 def syntax_error(source: bytes, name: str) -> str | None:

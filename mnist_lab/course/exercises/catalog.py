@@ -1,0 +1,164 @@
+"""The catalog: which exercises exist, in which order and track, with their files and hints.
+
+Everything else in the exercise track starts from an `Exercise` of this catalog, read from
+exercises/manifest.toml (rustlings' one manifest: each exercise's file, tests and hints, in
+order). The reference solutions ship inside the package, beside this subpackage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnist_lab.core.errors import MnistLabError
+
+MANIFEST = Path("exercises") / "manifest.toml"
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+
+class ExerciseError(MnistLabError):
+    """An exercise could not be found, checked, reset or shown."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One hint, and the tests it helps with (empty: any)."""
+
+    text: str
+    tests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Track:
+    """A sequence of exercises with one goal (the classic project; inside the CNN)."""
+
+    name: str
+    title: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One entry of the catalog; paths are absolute."""
+
+    number: int
+    name: str
+    title: str
+    file: Path
+    tests: Path
+    page: str
+    hints: tuple[Hint, ...] = field(default_factory=tuple)
+    track: Track = Track("", "Exercises")
+
+    def __repr__(self) -> str:
+        return f"Exercise({self.number}, {self.name!r}, {self.file.name!r})"
+
+    @property
+    def solution(self) -> Path:
+        """The shipped reference solution, with its parts marked (see `stubs`)."""
+        return SOLUTIONS / self.file.name
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding exercises/manifest.toml: the current folder or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    raise ExerciseError(
+        f"No exercises here: {MANIFEST} was not found in {here} or its parents; "
+        "run 'mnist-lab exercises' inside the course folder (the clone of mnist-lab)."
+    )
+
+
+def read_source(path: Path) -> str:
+    """The text of an exercise's file or solution, or an ExerciseError naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ExerciseError(f"Cannot read {path}: {error.strerror or error}.") from None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ExerciseError(f"Cannot read {path}: {error}.") from None
+
+
+def load_catalog(root: Path | None = None) -> list[Exercise]:
+    """Every exercise of the manifest, in order, each with its track.
+
+    The manifest's [[track]] entries name the tracks in order; an exercise names its track, and
+    one that names none belongs to the first.
+    """
+    root = root or project_root()
+    folder = root / MANIFEST.parent
+    manifest = root / MANIFEST
+    restore = "restore it from the course (git checkout exercises/manifest.toml)"
+    content = _load_toml(manifest)
+    tracks = {
+        entry["name"]: Track(
+            entry["name"], entry.get("title", entry["name"]), entry.get("summary", "")
+        )
+        for entry in content.get("track", [])
+        if "name" in entry
+    }
+    default = next(iter(tracks.values()), Exercise.track)
+    catalog = []
+    for position, entry in enumerate(content.get("exercise", []), start=1):
+        missing = [key for key in ("number", "name", "title", "file", "tests") if key not in entry]
+        if missing:
+            raise ExerciseError(
+                f"{manifest}: exercise entry {position} has no {missing[0]!r} field; {restore}."
+            )
+        if isinstance(entry["number"], bool) or not isinstance(entry["number"], int):
+            raise ExerciseError(
+                f"{manifest}: exercise entry {position} has number = {entry['number']!r}, not a "
+                f"whole number; {restore}."
+            )
+        track = tracks.get(entry["track"]) if "track" in entry else default
+        if track is None:
+            known = ", ".join(repr(name) for name in tracks) or "none"
+            raise ExerciseError(
+                f"{manifest}: exercise {entry['number']} names the track {entry['track']!r}, "
+                f"which no [[track]] entry defines (they are {known}); {restore}."
+            )
+        catalog.append(
+            Exercise(
+                number=entry["number"],
+                name=entry["name"],
+                title=entry["title"],
+                file=folder / entry["file"],
+                tests=folder / entry["tests"],
+                page=entry.get("page", ""),
+                hints=tuple(
+                    Hint(hint["text"], tuple(hint.get("tests", ())))
+                    for hint in entry.get("hints", [])
+                ),
+                track=track,
+            )
+        )
+    return sorted(catalog, key=lambda exercise: exercise.number)
+
+
+def tracks(catalog: list[Exercise]) -> list[tuple[Track, list[Exercise]]]:
+    """The catalog grouped by track, tracks in the order of their first exercise."""
+    grouped: dict[Track, list[Exercise]] = {}
+    for exercise in catalog:
+        grouped.setdefault(exercise.track, []).append(exercise)
+    return list(grouped.items())
+
+
+def find(catalog: list[Exercise], number: int) -> Exercise:
+    """The exercise numbered `number`, or an error that says which numbers exist."""
+    for exercise in catalog:
+        if exercise.number == number:
+            return exercise
+    numbers = ", ".join(str(exercise.number) for exercise in catalog)
+    raise ExerciseError(f"There is no exercise {number}; the exercises are {numbers}.")
