@@ -118,6 +118,23 @@ def test_run_through_graph_replays_every_node_through_our_function():
     np.testing.assert_allclose(np.asarray(replayed), np.asarray(model(images)), rtol=1e-6)
 
 
+def test_flatten_layers_lists_layers_held_in_private_attributes():
+    class Hiding(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._conv = keras.layers.Conv2D(2, 3, name="hidden_conv")
+            self.block = keras.Sequential([keras.layers.Dense(2, name="deep_dense")])
+
+        def call(self, inputs):
+            return self._conv(inputs)
+
+    names = {layer.name for layer in keras_internals.sublayers(Hiding())}
+    assert {"hidden_conv", "deep_dense"} <= names, (
+        "Keras's private Layer._flatten_layers(include_self=False) no longer lists the layers a "
+        f"layer holds ({sorted(names)}): inspection's check for hidden convolutions must change"
+    )
+
+
 def test_a_subclassed_model_cannot_be_replayed():
     class Subclassed(keras.Model):
         def call(self, inputs):

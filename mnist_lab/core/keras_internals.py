@@ -13,6 +13,9 @@ private API, instead of training, inspection and the lab failing in ways nobody 
 - `Model._symbolic_build`: creates the optimizer's and the metrics' variables before `fit`
   traces its step. Calling the model builds its layers only; without this TensorFlow traces
   the first training step twice (about 0.4 s of every training on 2 cores).
+- `Layer._flatten_layers`: every layer a layer holds, at any depth, private attributes
+  (`self._conv`) included. Inspection uses it to tell a custom layer that hides convolutions,
+  whose feature maps it cannot show; `Model.layers` lists a model's top level only.
 - `Functional._run_through_graph`: replays a functional model node by node through a function
   of ours, which is how inspection reaches the convolutions of nested models. A multi-output
   model over `model.layers` does not handle nested models and shared layers.
@@ -91,3 +94,10 @@ def replay(model: Any, inputs: Any, operation: Callable[[Any], Callable[..., Any
     `operation(layer)` returns the function that computes that layer's node from its inputs.
     """
     return model._run_through_graph(inputs, operation_fn=operation)
+
+
+def sublayers(layer: Any) -> list[Any]:
+    """Every layer `layer` holds, at any depth, itself excluded (private attributes included);
+    none for an operation that is not a layer (a Keras op in a functional graph)."""
+    flatten = getattr(layer, "_flatten_layers", None)
+    return list(flatten(include_self=False)) if callable(flatten) else []

@@ -24,10 +24,6 @@ from mnist_lab.core.errors import ConfigError
 FLOAT32, BFLOAT16, AUTO = "float32", "bfloat16", "auto"
 PRECISIONS = (FLOAT32, BFLOAT16, AUTO)
 
-# Kept for `scale.benchmark`, which reads the CPU here; new code asks `core.hardware` itself.
-cpuinfo_field = hardware.cpuinfo_field
-cpu_has_amx_bf16 = hardware.cpu_has_amx_bf16
-
 
 def check(precision: str) -> None:
     """Raise ConfigError unless `precision` is one a recipe may ask for."""

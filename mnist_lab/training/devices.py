@@ -37,10 +37,6 @@ class Placement:
         return len(self.devices)
 
 
-# Kept for `scale.executors` until it asks `core.hardware.usable_cores` itself.
-cores = hardware.usable_cores
-
-
 def count_all() -> int:
     """What `--devices all` means: every GPU or, without one, one logical device per core.
 

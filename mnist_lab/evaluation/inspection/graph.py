@@ -155,38 +155,6 @@ def _holds_convolutions(layer: Any) -> bool:
     import keras
 
     return any(
-        isinstance(sub, keras.layers.Conv2D) and sub is not layer for sub in _sublayers(layer)
+        isinstance(sub, keras.layers.Conv2D) and sub is not layer
+        for sub in keras_internals.sublayers(layer)
     )
-
-
-def _sublayers(layer: Any) -> list[Any]:
-    """The layers a layer holds, at any depth: in its public attributes (lists and dicts too)
-    and in the `layers` of the models among them.
-
-    A layer kept in a private attribute (`self._conv`) is not seen: Keras lists those only
-    through its private `Layer._flatten_layers`, which `core.keras_internals` does not offer.
-    """
-    import keras
-
-    found: list[Any] = []
-    seen = {id(layer)}
-    pending = _public_values(layer)
-    while pending:
-        value = pending.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, (list, tuple)):
-            pending.extend(value)
-        elif isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, keras.layers.Layer):
-            found.append(value)
-            pending.extend(_public_values(value))
-            if isinstance(value, keras.Model):
-                pending.extend(value.layers)
-    return found
-
-
-def _public_values(layer: Any) -> list[Any]:
-    return [value for key, value in vars(layer).items() if not key.startswith("_")]
