@@ -1,7 +1,12 @@
-"""Shared fixtures and the hypothesis profiles.
+"""Shared fixtures, the hypothesis profiles, and the set-up of parallel runs (pytest-xdist).
 
 CI (the CI environment variable is set) runs hypothesis derandomized, so a CI run is repeatable;
 locally, examples vary from run to run and find more.
+
+`make test` runs the suite on one pytest-xdist worker per core (`-n auto --dist loadfile`):
+- each test module runs on one worker, so a module-scoped fixture is still built once;
+- each worker pins TensorFlow's thread pools to its share of the cores (`pytest_configure`), so
+  parallel trainings do not starve each other;
 """
 
 from __future__ import annotations
@@ -45,3 +50,26 @@ def clean_registry(monkeypatch):
     monkeypatch.setattr(registry, "_BROKEN", {})
     monkeypatch.setattr(registry, "_discovered", True)
     return registry
+
+
+# --- parallel runs -----------------------------------------------------------------------------
+
+# TensorFlow sizes its thread pools from these variables when it starts (it ignores
+# OMP_NUM_THREADS); processes a test starts (CLI runs, exercise checks) inherit them.
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def pytest_configure(config):
+    """On an xdist worker, before TensorFlow starts: its threads are cores / workers."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        threads = str(max(1, _cores() // max(1, int(workers))))
+        for name in TF_THREAD_VARIABLES:
+            os.environ.setdefault(name, threads)  # a value set by hand wins
