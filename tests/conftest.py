@@ -7,12 +7,17 @@ locally, examples vary from run to run and find more.
 - each test module runs on one worker, so a module-scoped fixture is still built once;
 - each worker pins TensorFlow's thread pools to its share of the cores (`pytest_configure`), so
   parallel trainings do not starve each other;
+- the trained runs most modules read are trained once per pytest run, whichever worker asks
+  first, and shared by all (`trained_runs`).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -73,3 +78,47 @@ def pytest_configure(config):
         threads = str(max(1, _cores() // max(1, int(workers))))
         for name in TF_THREAD_VARIABLES:
             os.environ.setdefault(name, threads)  # a value set by hand wins
+
+
+# The runs that tests only read (or copy, to change): trained once per pytest run and shared by
+# every module and worker. `reference` reads digits reliably (about 97%); `mlp` has no
+# convolution. Both keep their epochs' weights.
+SHARED_RUNS = {
+    "reference": {"model": "reference", "epochs": 2, "limit": 8192, "seed": 0},
+    "mlp": {"model": "mlp", "epochs": 2, "limit": 512, "seed": 0},
+}
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory, mnist) -> dict[str, Path]:
+    """The SHARED_RUNS' folders by name, trained once per pytest run: READ-ONLY, since other
+    tests read them at the same time; copy one (`copy_trained_run`) to change it."""
+    from filelock import FileLock
+
+    from mnist_lab import TrainConfig, train
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder all workers of this pytest run share
+    folder = root / "trained-runs"
+    index = folder / "runs.json"  # written last: the runs are complete
+    with FileLock(f"{folder}.lock"):
+        if not index.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed halfway
+            names = {}
+            for key, options in SHARED_RUNS.items():
+                config = TrainConfig(**options, out=str(folder / key))
+                names[key] = train(config, dataset=mnist, verbose=0).path.name
+            index.write_text(json.dumps(names))
+        names = json.loads(index.read_text())
+    return {key: folder / key / name for key, name in names.items()}
+
+
+@pytest.fixture(scope="session")
+def copy_trained_run(trained_runs):
+    """`copy_trained_run(name, folder)`: a copy of a shared run in `folder`, free to change."""
+
+    def copy(name: str, folder: Path) -> Path:
+        return Path(shutil.copytree(trained_runs[name], Path(folder) / trained_runs[name].name))
+
+    return copy
