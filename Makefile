@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: train test bench lint format data docs docs-assets serve clean help
+.PHONY: train test test-slow bench lint format data docs docs-assets serve clean help
 
 help:
 	@echo "make train   train the reference CNN: 5 epochs, about 50 s on 2 cores (sets up on first use)"
-	@echo "make test    run the test suite (sets everything up on first use)"
+	@echo "make test    run the test suite, on every core (sets everything up on first use)"
+	@echo "make test-slow  the tests that train for over a minute (about 5 minutes on 2 cores)"
 	@echo "make bench   measure the zoo's targets and time to accuracy (about 50 minutes on 2 cores)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
@@ -32,8 +33,15 @@ train: data
 	$(BIN)/mnist-lab train reference
 
 # The suite includes the course site: built strictly, then opened in a headless Chromium.
+# One pytest-xdist worker per core, each module on one worker (its fixtures are built once; see
+# tests/conftest.py). Tests marked slow (training for over a minute) run in `make test-slow`
+# instead: CI runs both.
+PYTEST_ARGS := --durations=25
 test: data $(DOCS_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow" $(PYTEST_ARGS)
+
+test-slow: data $(DOCS_STAMP)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 bench: data
 	$(BIN)/python tests/perf/targets.py

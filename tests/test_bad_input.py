@@ -240,14 +240,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real finished run, trained once for the module (1 epoch on 256 images, a few seconds)."""
-    out = tmp_path_factory.mktemp("finished")
-    args = ["--epochs", "1", "--limit", "256", "--batch-size", "128", "--out", str(out)]
-    result = invoke("train", "reference", *args)
-    assert result.exit_code == 0, result.output
-    (run,) = out.iterdir()
-    return run
+def finished_run(trained_runs: dict[str, Path]) -> Path:
+    """A real finished run, read-only: the shared reference run (each test damages a copy)."""
+    return trained_runs["reference"]
 
 
 @pytest.fixture

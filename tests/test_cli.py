@@ -207,13 +207,9 @@ def test_data_import_copies_a_folder_into_the_cache(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """A reference run trained through the CLI on 8,192 images (about 10 s)."""
-    out = tmp_path_factory.mktemp("cli-runs")
-    result = invoke("train", "reference", "--epochs", "2", "--limit", "8192", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    (run,) = out.iterdir()
-    return run
+def trained_run(tmp_path_factory, copy_trained_run):
+    """This module's copy of the shared reference run (2 epochs on 8,192 images)."""
+    return copy_trained_run("reference", tmp_path_factory.mktemp("cli-runs"))
 
 
 def test_evaluate_writes_the_report_files_and_prints_a_summary(trained_run):

@@ -141,7 +141,6 @@ def test_resume_with_models_or_options_is_refused(args, dropped, tmp_path):
 # --- a local cluster: Ctrl-C, then --resume -------------------------------------------------
 
 
-@pytest.mark.slow
 def test_a_local_cluster_of_two_stops_on_ctrl_c_and_resumes(mnist, tmp_path):
     """Two worker processes share four runs; Ctrl-C after the first keeps it, --resume trains
     only the three missing, and every run says which worker trained it."""
@@ -196,7 +195,6 @@ def test_a_local_cluster_of_two_stops_on_ctrl_c_and_resumes(mnist, tmp_path):
             assert runs.Run(folder).state["state"] == runs.COMPLETED
 
 
-@pytest.mark.slow
 def test_ctrl_c_in_a_terminal_stops_a_local_cluster_quietly(tmp_path):
     """Ctrl-C reaches every process of the terminal's group, workers included: only the client
     answers, with one line, exit 130 and no worker's traceback; --resume then says what it had."""
@@ -224,7 +222,6 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_quietly(tmp_path):
     assert [p.name for p in path.iterdir()] == ["plan.json"]  # nothing half-done came back
 
 
-@pytest.mark.slow
 def test_executor_results_match_an_in_process_training(mnist, tmp_path):
     """The same config and seed trained on a worker and here give the same history: tasks carry
     configs, and the scattered dataset is the same data."""
@@ -312,7 +309,6 @@ def real_cluster(tmp_path):
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.mark.slow
 def test_a_worker_killed_mid_benchmark_loses_no_run(real_cluster, mnist, tmp_path):
     """Four runs on a hand-started scheduler with two workers; one worker is killed with SIGKILL
     in the middle of its second run. The scheduler reruns that run on the other worker: the
@@ -355,7 +351,6 @@ def test_a_worker_killed_mid_benchmark_loses_no_run(real_cluster, mnist, tmp_pat
     assert all(m["epochs"] == 2 for m in metrics)
 
 
-@pytest.mark.slow
 def test_the_cli_runs_a_benchmark_on_a_real_cluster(real_cluster, tmp_path):
     from typer.testing import CliRunner
 

@@ -20,8 +20,6 @@ import pytest
 
 from mnist_lab.course import exercises
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = Path(__file__).resolve().parent / "exercise_variants"
 CONV, POOL = "ex09_convolution", "ex10_pooling"

@@ -73,7 +73,6 @@ def first_draft(tmp_path_factory) -> dict[str, str]:
     return {failure.test: failure.message for failure in result.failures}
 
 
-@pytest.mark.slow
 def test_a_naive_softmax_is_told_that_exp_overflows(first_draft):
     for test, row in [
         ("test_softmax_survives_large_logits", "[1000, 0, -1000]"),
@@ -88,7 +87,6 @@ def test_a_naive_softmax_is_told_that_exp_overflows(first_draft):
     assert "test_softmax_of_a_hand_example" not in first_draft
 
 
-@pytest.mark.slow
 def test_a_summed_unclipped_loss_is_told_both(first_draft):
     assert first_draft["test_cross_entropy_of_a_hand_example"].endswith(
         "cross_entropy gave 2.34341 where Keras gives 0.585852, 4 times too much for a batch of "
@@ -101,7 +99,6 @@ def test_a_summed_unclipped_loss_is_told_both(first_draft):
     )
 
 
-@pytest.mark.slow
 def test_a_gradient_not_divided_by_the_batch_size_is_told_so(first_draft):
     assert first_draft["test_gradient_of_a_hand_example"] == (
         "for 2 images of 4 classes with zero logits, the gradient is 2 times too large for a "
@@ -110,7 +107,6 @@ def test_a_gradient_not_divided_by_the_batch_size_is_told_so(first_draft):
     )
 
 
-@pytest.mark.slow
 def test_an_independent_correct_implementation_passes(tmp_path):
     result = checked(tmp_path, (VARIANTS / "ex11_logsumexp.py").read_text())
     assert result.total >= 13, result.output[-2000:]

@@ -118,7 +118,6 @@ def graded(classroom, tmp_path_factory):
     return book, out, before, events
 
 
-@pytest.mark.slow
 def test_the_gradebook_scores_each_student_and_exercise(graded):
     book, out, _, _ = graded
     rows = {row["student"]: row for row in book.rows}
@@ -157,7 +156,6 @@ def test_the_gradebook_scores_each_student_and_exercise(graded):
     assert table[3]["ex03_hidden"] == "0.5" and table[0]["ex02_hidden"] == ""
 
 
-@pytest.mark.slow
 def test_gradebook_json_keeps_every_outcome_and_feedback_explains(graded):
     _, out, _, _ = graded
     book = json.loads((out / "gradebook.json").read_text())
@@ -183,7 +181,6 @@ def test_gradebook_json_keeps_every_outcome_and_feedback_explains(graded):
     assert "Public tests: " in dee_feedback and "hidden tests: 1 of 2 passed" in dee_feedback
 
 
-@pytest.mark.slow
 def test_submissions_are_never_changed_and_progress_names_each_student(graded, classroom):
     _, _, before, events = graded
     subs, _ = classroom
@@ -194,7 +191,6 @@ def test_submissions_are_never_changed_and_progress_names_each_student(graded, c
     assert cy["summary"] == f"1 of 2 (ex02: timed out after {TIMEOUT} s)"
 
 
-@pytest.mark.slow
 def test_resume_grades_only_the_students_missing(graded, classroom):
     book, out, _, _ = graded
     subs, hidden = classroom
@@ -233,7 +229,6 @@ def test_resume_grades_only_the_students_missing(graded, classroom):
         )
 
 
-@pytest.mark.slow
 def test_a_local_cluster_of_two_grades_the_same(classroom, graded, tmp_path):
     """--workers 2: the students are graded two at a time in Dask worker processes, with the
     same results as one after another here."""

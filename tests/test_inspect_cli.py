@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from mnist_lab.cli import app
 from mnist_lab.evaluation.inspection import inspect_run
-from mnist_lab.training import TrainConfig, train
 
 runner = CliRunner()
 FIGURES = ["feature_maps.png", "filters.png", "saliency.png"]
@@ -33,17 +32,9 @@ def assert_one_line_error(result, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, mnist):
-    """A reference run and an mlp run, one epoch on 512 images each (a few seconds)."""
-    out = tmp_path_factory.mktemp("inspect-runs")
-    return {
-        name: train(
-            TrainConfig(model=name, epochs=1, limit=512, out=str(out), seed=0),
-            dataset=mnist,
-            verbose=0,
-        ).path
-        for name in ("reference", "mlp")
-    }
+def trained(trained_runs):
+    """The shared reference and mlp runs, read-only: each test copies the one it changes."""
+    return trained_runs
 
 
 @pytest.fixture

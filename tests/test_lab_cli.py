@@ -22,12 +22,10 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory, mnist) -> Path:
-    """A folder holding one completed mlp run (one epoch on 256 images)."""
-    from mnist_lab.training import TrainConfig, train
-
+def runs_dir(tmp_path_factory, copy_trained_run) -> Path:
+    """A folder holding one completed mlp run (a copy of the shared one)."""
     out = tmp_path_factory.mktemp("lab-runs")
-    train(TrainConfig(model="mlp", epochs=1, limit=256, out=str(out)), dataset=mnist, verbose=0)
+    copy_trained_run("mlp", out)
     return out
 
 

@@ -24,7 +24,6 @@ from docs_extra import in_ci, missing, reason
 from starlette.testclient import TestClient
 
 from mnist_lab.lab import create_app
-from mnist_lab.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "assets" / "lab.png"
@@ -37,17 +36,11 @@ WAIT_MS = 20_000  # the first answer of a run loads and traces its model: a few 
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, mnist) -> dict[str, Path]:
-    """A reference run and an mlp run, two epochs on 512 images each, with their epoch weights."""
+def trained(tmp_path_factory, copy_trained_run) -> dict[str, Path]:
+    """A reference run and an mlp run of two epochs each, with their epoch weights: this
+    module's copies of the shared runs."""
     out = tmp_path_factory.mktemp("lab-page-runs")
-    return {
-        name: train(
-            TrainConfig(model=name, epochs=2, limit=512, out=str(out), seed=0),
-            dataset=mnist,
-            verbose=0,
-        ).path
-        for name in ("reference", "mlp")
-    }
+    return {name: copy_trained_run(name, out) for name in ("reference", "mlp")}
 
 
 @pytest.fixture(scope="module")

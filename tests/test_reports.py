@@ -16,18 +16,18 @@ from mnist_lab import data as mnist_data
 from mnist_lab.core.errors import RunError
 from mnist_lab.data.images import ImageError
 from mnist_lab.evaluation.reports import evaluate_run, load_run_model, predict_images, save_seen
-from mnist_lab.training import TrainConfig, train
 
 REPORT_FILES = ["confusion_matrix.png", "misclassified.png", "per_class.json"]
 PER_CLASS_KEYS = {"precision", "recall", "f1", "support", "accuracy"}
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, mnist):
-    """A real run, long enough (2 epochs on 8,192 images, ~97%) to read digits reliably."""
-    out = tmp_path_factory.mktemp("runs")
-    config = TrainConfig(model="reference", epochs=2, limit=8192, out=str(out), seed=0)
-    return train(config, dataset=mnist, verbose=0)
+def run(tmp_path_factory, copy_trained_run):
+    """A real run, long enough (2 epochs on 8,192 images, ~97%) to read digits reliably: this
+    module's copy of the shared reference run."""
+    from mnist_lab.runs import Run
+
+    return Run(copy_trained_run("reference", tmp_path_factory.mktemp("runs")))
 
 
 def snapshot(folder) -> dict[str, bytes]:

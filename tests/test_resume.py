@@ -257,7 +257,6 @@ def wait_for_epochs(folder: Path, epochs: int, process: subprocess.Popen, timeou
     raise AssertionError(f"no epoch finished: {process.communicate()}")
 
 
-@pytest.mark.slow
 def test_ctrl_c_after_the_first_epoch_then_resume_to_the_end(tmp_path):
     """The issue's check: a real `mnist-lab train`, SIGINT after epoch 1, then --resume."""
     out = tmp_path / "runs"

@@ -179,7 +179,6 @@ LOOPS = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("where", LOOPS)
 def test_a_loop_times_out_and_its_whole_process_group_is_killed(where, tmp_path):
     pids = tmp_path / "pids.json"

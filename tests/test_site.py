@@ -102,9 +102,11 @@ def site_url(built_site: Path) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """The system's Chromium, headless, through Playwright (no browser is downloaded)."""
+    """The system's Chromium, headless, through Playwright (no browser is downloaded); closed
+    with this module, since test_lab_page.py starts its own Playwright after it on the same
+    xdist worker, and two at once fail ("Sync API inside the asyncio loop")."""
     from playwright.sync_api import sync_playwright
 
     executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)

@@ -245,7 +245,6 @@ def test_a_sweep_needs_a_set(tmp_path):
 # --- a real sweep -----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_a_sweep_through_the_cli_writes_its_files(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the rich table on one line per row
     out = tmp_path / "sweeps"
@@ -359,7 +358,6 @@ def flaky(clean_registry):
     return builds
 
 
-@pytest.mark.slow
 def test_a_failed_run_is_listed_and_never_stops_the_others(flaky, mnist, tmp_path):
     result = sw.sweep(
         "sweep-flaky",
@@ -411,7 +409,6 @@ def test_a_sweep_whose_every_run_fails_says_so_in_one_line(clean_registry, mnist
     assert not (path / "sweep.png").exists()
 
 
-@pytest.mark.slow
 def test_ctrl_c_keeps_the_finished_runs(clean_registry, mnist, tmp_path):
     clean_registry.register_model("sweep-dense")(tiny_dense)
 

@@ -399,7 +399,6 @@ def test_run_folder_in_an_unwritable_place_is_a_clear_error(tmp_path):
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.slow
 def test_reference_reaches_97_percent_after_one_epoch(tmp_path, mnist):
     """The minimum-accuracy check: one epoch on the full training set."""
     run = train(
