@@ -1,5 +1,5 @@
 # The two commands of the README, each doing its own set-up on a fresh machine:
-#   make train   trains the reference CNN      make test   runs the whole test suite
+#   make train   trains the reference CNN      make test   runs the test suite (make test-slow: the rest)
 # Both create .venv (once), install the package editable with its dev tools (again only when
 # pyproject.toml changes) and fetch MNIST into the cache (once).
 
@@ -13,8 +13,8 @@ DOCS_STAMP := $(VENV)/.installed-docs
 
 help:
 	@echo "make train   train the reference CNN: 5 epochs, about 50 s on 2 cores (sets up on first use)"
-	@echo "make test    run the test suite, on every core (sets everything up on first use)"
-	@echo "make test-slow  the tests that train for over a minute (about 5 minutes on 2 cores)"
+	@echo "make test    run the test suite on every core, about 8 minutes on 2 cores (sets up on first use)"
+	@echo "make test-slow  the tests that train for over a minute (5 to 9 minutes on 2 cores)"
 	@echo "make bench   measure the zoo's targets and time to accuracy (about 50 minutes on 2 cores)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
