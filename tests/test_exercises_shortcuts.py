@@ -92,3 +92,89 @@ def test_exercise_12_training_on_the_validation_digits_fails_the_experiment(tmp_
         "standard errors apart): it has learned the validation digits. Train on x and y only; "
         "x_val and y_val measure the network, they never train it"
     )
+
+
+# --- exercise 8: a copy of a zoo model -------------------------------------------------------
+
+REGISTERED = """\
+import keras
+
+from mnist_lab import register_model
+from mnist_lab.recipes import Recipe
+
+
+@register_model("my-model", description="All mine, surely.", recipe=Recipe(epochs=5))
+def my_model() -> keras.Model:
+{body}
+"""
+# The reference, its layers renamed, another seed, other initial weights.
+REFERENCE_RENAMED = """\
+    keras.utils.set_random_seed(7)
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu", kernel_initializer="he_normal", name="mine"),
+            layers.MaxPooling2D(2, name="also_mine"),
+            layers.Conv2D(64, (3, 3), activation="relu", bias_initializer="ones"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(name="flat"),
+            layers.Dense(128, activation="relu", name="hidden"),
+            layers.Dense(10, activation="softmax", name="digits"),
+        ],
+        name="my_own",
+    )
+"""
+# `fast`, nested in a model of its own, with layers that change nothing added.
+FAST_NESTED = """\
+    layers = keras.layers
+    inner = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Rescaling(1 / 0.3081, offset=-0.1307 / 0.3081),
+            layers.Identity(),
+            layers.Cropping2D(2),
+            layers.Conv2D(32, kernel_size=6, strides=2, activation="relu"),
+            layers.MaxPooling2D(pool_size=2),
+            layers.Conv2D(48, kernel_size=3, activation="relu"),
+            layers.Activation("linear"),
+            layers.Flatten(),
+            layers.Dropout(0.0),
+            layers.Dense(256, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), inner])
+"""
+DESIGN_TEST = "test_my_model_is_your_own_design"
+
+
+@pytest.mark.parametrize(
+    ("body", "zoo"),
+    [(REFERENCE_RENAMED, "reference"), (FAST_NESTED, "fast")],
+    ids=["reference-renamed-reseeded", "fast-nested-padded"],
+)
+def test_exercise_8_registering_a_copy_of_a_zoo_model_fails(tmp_path, body, zoo):
+    text = REGISTERED.format(body=body.rstrip("\n"))
+    assert told(tmp_path, 8, text, [DESIGN_TEST]) == {
+        DESIGN_TEST: (
+            f"'my-model' has the same layers as the zoo's '{zoo}', in the same order and sizes "
+            "(layer names, seeds and initial weights are not a design): exercise 8 asks for a "
+            "model of your own design. Change its layers (their kinds, order or sizes) and "
+            "compare on validation accuracy"
+        )
+    }
+
+
+def test_exercise_8_registering_the_zoos_builder_fails(tmp_path):
+    text = (
+        "from mnist_lab import register_model\n"
+        "from mnist_lab.models.zoo.lenet import lenet5\n\n"
+        'register_model("my-model", description="LeNet, renamed.")(lenet5)\n'
+    )
+    assert told(tmp_path, 8, text, [DESIGN_TEST]) == {
+        DESIGN_TEST: (
+            "exercise 8 asks for a model of your own design: mnist_lab.models.zoo.lenet.lenet5 was "
+            "called: lenet5 in ex08_my_model.py is that very function; write your own with a def"
+        )
+    }
