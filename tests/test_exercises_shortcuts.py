@@ -178,3 +178,47 @@ def test_exercise_8_registering_the_zoos_builder_fails(tmp_path):
             "called: lenet5 in ex08_my_model.py is that very function; write your own with a def"
         )
     }
+
+
+# --- exercise 15: removing what the tests look at ----------------------------------------------
+
+SHUFFLE = (
+    "    order = rng.permutation(len(x_train))\n"
+    "    x_train, y_train = x_train[order], y_train[order]\n"
+)
+COMPILE = "    model.compile(\n"
+
+
+def fixed_script_with(old: str, new: str) -> str:
+    """Exercise 15's fixed script with `old` replaced by `new`."""
+    text = exercises.solution_text(exercises.find(CATALOG, 15))
+    assert text.count(old) == 1, f"the fixed script no longer holds {old!r}"
+    return text.replace(old, new)
+
+
+def test_exercise_15_without_the_shuffle_fails(tmp_path):
+    """Labels no longer mismatched because nothing is shuffled: the bug hidden, not fixed."""
+    test = "test_each_image_keeps_its_own_label"
+    assert told(tmp_path, 15, fixed_script_with(SHUFFLE, ""), [test]) == {
+        test: (
+            "the first 100 training images from load_data are the split's first 100, in the "
+            "split's order: they are no longer shuffled. The script shuffles the training set so "
+            "that every batch mixes the digits; leaving the shuffle out hides the mismatched "
+            "labels rather than fixing them. Shuffle the images and their labels with one order "
+            "(rng.permutation), so that each image keeps its label"
+        )
+    }
+
+
+def test_exercise_15_with_frozen_weights_fails(tmp_path):
+    """Steps no longer too large because the weights cannot move at all."""
+    test = "test_one_training_step_moves_the_weights_a_little"
+    text = fixed_script_with(COMPILE, "    model.trainable = False\n" + COMPILE)
+    assert told(tmp_path, 15, text, [test]) == {
+        test: (
+            "one training step on 128 images moved no weight by more than 0: a network whose "
+            "weights stay put learns nothing, whatever its loss says. Are its layers trainable, "
+            "and does the step have a size? Steps of about 0.001 are usual. The optimizer's "
+            "learning rate is 0.001."
+        )
+    }
