@@ -37,7 +37,7 @@ class Exercise:
     test: str
     said: str  # "exercise N asks for ...: NAME was called"
     calls: str  # the expression that does the work: what the bypasses compute their way to
-    module: str  # the forbidden module the bypasses reach
+    module: str  # the forbidden module, split by "' + '" so the bypasses compute its name
     attribute: str  # ... and the function in it
     returns: str  # how the body turns the result into the function's return value
     solution_module: str
@@ -252,3 +252,25 @@ def test_a_function_exec_defined_and_called_from_a_library_is_still_the_students
     )
     with pytest.raises(NotOwnCode, match=r"^exercise 5 asks for your own sum: statistics.fmean"):
         Watch(5, RULE, module).call(module.total, [1.0, 2.0, 3.0])
+
+
+def test_exercises_check_shows_the_one_line(tmp_path, monkeypatch):
+    """`mnist-lab exercises check 2` in a course copy whose exercise 2 reaches the library."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from mnist_lab.cli import app
+
+    shutil.copytree(ROOT / "exercises" / "tests", tmp_path / "exercises" / "tests")
+    shutil.copy(ROOT / "exercises" / "manifest.toml", tmp_path / "exercises" / "manifest.toml")
+    for entry in CATALOG:
+        (tmp_path / "exercises" / entry.file.name).write_text(exercises.stub_text(entry))
+    text, line = bypassed(EXERCISES[2], "getattr")
+    (tmp_path / "exercises" / "ex02_normalize.py").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "exercises"))
+    result = CliRunner().invoke(app, ["exercises", "check", "2"])
+    assert result.exit_code == 1, result.output
+    said = f"{EXERCISES[2].said} (ex02_normalize.py, line {line})"
+    assert f"- test_normalize_and_check_images_are_your_own_code: {said}" in result.stdout
