@@ -25,7 +25,10 @@ yours to fill):
         return keras.Sequential([keras.Input(shape=(28, 28, 1)), ..., keras.layers.Dense(10, activation="softmax")])
 
 It may return the model uncompiled: the recipe compiles it (Recipe(optimizer=...)), or Adam at
-1e-3 without one. `mnist-lab exercises hint 8` suggests what to try. Then run `mnist-lab train
+1e-3 without one. The design must be your own: its sequence of layers (their kinds, and the
+filters, kernel sizes, strides, units, activations and rates that shape them) must differ from
+every model of the zoo, exercise 4's reference included. Renamed layers, another seed or other
+initial weights are not a design, and the builder may not call the zoo or create_model. `mnist-lab exercises hint 8` suggests what to try. Then run `mnist-lab train
 my-model` to watch it train epoch by epoch, and `mnist-lab exercises check 8` (it trains your
 model once more: as long as your recipe takes).
 

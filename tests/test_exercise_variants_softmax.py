@@ -2,8 +2,11 @@
 
 A first draft with one plausible mistake in each function (a softmax that does not subtract the
 maximum, a loss summed rather than averaged and never clipped, a gradient not divided by the
-batch size) fails, each test naming its own mistake; an implementation written differently from
-the reference solution (log-sum-exp, take_along_axis) passes every test.
+batch size) fails, each test naming its own mistake, and so does a log-softmax taken as the log
+of the softmax, or a loss from logits that goes through the clipped probabilities; an
+implementation written differently from the reference solution (log-sum-exp, take_along_axis)
+passes every test. The page's statement that Keras computes the loss of a softmax output from
+its logits is checked here too.
 """
 
 from __future__ import annotations
@@ -107,7 +110,64 @@ def test_a_gradient_not_divided_by_the_batch_size_is_told_so(first_draft):
     )
 
 
+# (what the solution writes, the mistake): the log-softmax and the loss from logits of a first
+# draft that goes through the probabilities.
+THROUGH_PROBABILITIES = [
+    (
+        "    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))"
+        "  # the sum is >= 1\n",
+        "    return np.log(softmax(logits))\n",
+    ),
+    (
+        "    picked = log_softmax(logits)[np.arange(len(labels)), labels]\n"
+        "    return float(np.mean(-picked))\n",
+        "    return cross_entropy(softmax(logits), labels)\n",
+    ),
+]
+FROM_LOGITS = [
+    "test_log_softmax_is_finite_for_logits_of_1e4",
+    "test_cross_entropy_from_logits_needs_no_clip",
+]
+
+
+def test_a_log_softmax_through_the_probabilities_is_told_why_it_fails(tmp_path):
+    text = EXERCISE.solution.read_text()
+    for right, wrong in THROUGH_PROBABILITIES:
+        assert text.count(right) == 1, f"the solution no longer writes {right!r}"
+        text = text.replace(right, wrong)
+    result = checked(tmp_path, text, only=FROM_LOGITS)
+    told = {failure.test: failure.message for failure in result.failures}
+    assert set(told) == set(FROM_LOGITS), result.output[-2000:]
+    assert told["test_log_softmax_is_finite_for_logits_of_1e4"].startswith(
+        "log_softmax of the row [1e+04, 0, -1e+04] gave [0, -inf, -inf], where the answer is "
+        "[0, -1e+04, -2e+04]: was it np.log(softmax(z))? Probabilities such as exp(-1e4) "
+        "underflow to 0, and log(0) is -inf."
+    ), told
+    assert told["test_cross_entropy_from_logits_needs_no_clip"].endswith(
+        "cross_entropy_from_logits gave 16.1181 where Keras gives 15000: that is the loss of "
+        "clipped probabilities (a sure and wrong image costs -log(1e-7) = 16.1181 at most). "
+        "From the logits no clip is needed: -log_softmax(logits)[label] is finite and exact"
+    ), told
+
+
+def test_keras_computes_the_loss_of_a_softmax_output_from_its_logits():
+    """What the page says: a model ending in a softmax layer is trained on the loss of its
+    logits (TensorFlow backend), not on clipped probabilities; probabilities handed to the loss
+    as numbers are clipped."""
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.layers[0].set_weights([np.array([[1e4, 0.0], [0.0, 0.0]]), np.zeros(2)])
+    model.compile(loss="categorical_crossentropy")
+    sure_and_wrong = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])  # logits [1e4, 0], label 1
+    assert model.evaluate(*sure_and_wrong, verbose=0) == pytest.approx(1e4)
+    probabilities = model.predict(sure_and_wrong[0], verbose=0)
+    clipped = keras.losses.categorical_crossentropy(sure_and_wrong[1], probabilities)
+    assert float(clipped[0]) == pytest.approx(-np.log(1e-7), rel=1e-5)
+
+
 def test_an_independent_correct_implementation_passes(tmp_path):
     result = checked(tmp_path, (VARIANTS / "ex11_logsumexp.py").read_text())
-    assert result.total >= 13, result.output[-2000:]
+    assert result.total >= 19, result.output[-2000:]
     assert result.passed, [(failure.test, failure.message) for failure in result.failures]

@@ -491,51 +491,65 @@ WRAPPED_ONE_HOT = """\
 
     return preprocess.one_hot(labels, num_classes)
 """
+ASKS_3 = "exercise 3 asks for your own one-hot encoding and stratified split"
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            "from mnist_lab.data.preprocess import one_hot, stratified_split  # noqa: F401\n",
-            "one_hot in ex03_labels.py is mnist_lab.data.preprocess.one_hot, the library's own "
-            "version: the exercise asks you to write it yourself with a def in ex03_labels.py.",
-        ),
-        (
-            solution_with(3, "one_hot", WRAPPED_ONE_HOT),
-            "ex03_labels.py uses mnist_lab.data.preprocess (line ",
-        ),
-    ],
-    ids=["re-exported", "wrapped"],
-)
-def test_exercise_3_handing_back_the_librarys_functions_fails(tmp_path, text, message):
+def line_of(text: str, code: str) -> int:
+    """The number of the line of `text` that holds `code`."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if code in line)
+
+
+def test_exercise_3_handing_back_the_librarys_functions_fails(tmp_path):
+    text = "from mnist_lab.data.preprocess import one_hot, stratified_split  # noqa: F401\n"
+    result = tried(tmp_path, 3, text, only=["test_one_hot_and_the_split_are_your_own_code"])
+    assert messages(result) == {
+        "test_one_hot_and_the_split_are_your_own_code": (
+            f"{ASKS_3}: mnist_lab.preprocess.one_hot was called: one_hot in ex03_labels.py is "
+            "that very function; write your own with a def"
+        )
+    }
+
+
+def test_exercise_3_wrapping_the_librarys_one_hot_fails_every_test_that_calls_it(tmp_path):
+    """The rule holds in every test, not only in the one named for it."""
+    text = solution_with(3, "one_hot", WRAPPED_ONE_HOT)
+    line = line_of(text, "return preprocess.one_hot(labels, num_classes)")
     result = tried(tmp_path, 3, text)
-    assert list(messages(result)) == ["test_one_hot_and_the_split_are_your_own_code"]
-    assert next(iter(messages(result).values())).startswith(message)
+    told = messages(result)
+    assert "test_one_hot_and_the_split_are_your_own_code" in told
+    assert set(told.values()) == {
+        f"{ASKS_3}: mnist_lab.preprocess.one_hot was called (ex03_labels.py, line {line})"
+    }
+    assert {test for test in told if test.startswith("test_one_hot")} == set(told)
+    assert result.total - len(told) >= 5  # the split's own tests still pass
 
 
 def test_exercise_4_returning_the_registrys_reference_fails(tmp_path):
     body = 'from mnist_lab import create_model\n\nreturn create_model("reference")\n'
     text = solution_with(4, "build_reference", body)
-    line = text.splitlines().index("    from mnist_lab import create_model") + 1
+    line = line_of(text, 'return create_model("reference")')
     result = tried(tmp_path, 4, text)
+    said = (
+        "exercise 4 asks for your own reference CNN, built from layers: "
+        f"mnist_lab.registry.create_model was called (ex04_reference_cnn.py, line {line})"
+    )
+    told = messages(result)
+    assert told["test_reference_is_your_own_code"] == said
+    assert set(told.values()) == {said}  # every test that builds the reference says it
+
+
+def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
+    text = exercises.find(CATALOG, 6).solution.read_text()
+    start = text.index("def confusion_matrix(")
+    end = text.index("# END SOLUTION\n", start) + len("# END SOLUTION\n")
+    text = text[:start] + "from mnist_lab.evaluation import confusion_matrix\n" + text[end:]
+    result = tried(tmp_path, 6, text, only=["test_the_four_functions_are_your_own_code"])
     assert messages(result) == {
-        "test_reference_is_built_from_two_conv_blocks": (
-            "build_reference should make its two blocks with conv_block(32) then conv_block(64), "
-            "but it called conv_block with nothing"
-        ),
-        "test_reference_is_left_uncompiled": (
-            "build_reference should return the model uncompiled (exercise 5 compiles it), but "
-            "it is already compiled with Adam: build it from layers yourself rather than "
-            "taking a ready-made model"
-        ),
-        "test_reference_is_your_own_code": (
-            f"ex04_reference_cnn.py uses mnist_lab.models.registry.create_model (line {line}), the "
-            "library's own version of what this exercise asks for: write conv_block and "
-            "build_reference yourself, without mnist_lab.models.zoo or "
-            "mnist_lab.registry.create_model; once the exercise passes, compare yours with the "
-            "library's."
-        ),
+        "test_the_four_functions_are_your_own_code": (
+            "exercise 6 asks for your own predictions, accuracy and confusion matrix: "
+            "mnist_lab.evaluation.confusion_matrix was called: confusion_matrix in "
+            "ex06_evaluate.py is that very function; write your own with a def"
+        )
     }
 
 
@@ -579,22 +593,6 @@ def test_exercise_5_with_keras_validation_split_fails(tmp_path):
     )
 
 
-def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
-    text = exercises.find(CATALOG, 6).solution.read_text()
-    start = text.index("def confusion_matrix(")
-    end = text.index("# END SOLUTION\n", start) + len("# END SOLUTION\n")
-    text = text[:start] + "from mnist_lab.evaluation import confusion_matrix\n" + text[end:]
-    result = tried(tmp_path, 6, text)
-    assert messages(result) == {
-        "test_the_four_functions_are_your_own_code": (
-            "confusion_matrix in ex06_evaluate.py is "
-            "mnist_lab.evaluation.metrics.confusion_matrix, the library's own version: the "
-            "exercise asks you to write it yourself with a def in "
-            "ex06_evaluate.py."
-        )
-    }
-
-
 def test_exercise_8_handing_back_a_zoo_model_fails(tmp_path):
     text = exercises.find(CATALOG, 8).solution.read_text()
     start = text.index("def my_model()", text.index("# SOLUTION"))
@@ -605,7 +603,9 @@ def test_exercise_8_handing_back_a_zoo_model_fails(tmp_path):
         "from mnist_lab import register_model", "from mnist_lab import create_model, register_model"
     )
     result = tried(tmp_path, 8, text, only=["test_my_model_is_your_own_design"])
-    assert list(messages(result)) == ["test_my_model_is_your_own_design"]
-    assert messages(result)["test_my_model_is_your_own_design"].startswith(
-        "ex08_my_model.py uses mnist_lab.models.registry.create_model (line "
-    )
+    assert messages(result) == {
+        "test_my_model_is_your_own_design": (
+            "exercise 8 asks for a model of your own design: mnist_lab.registry.create_model "
+            f"was called (ex08_my_model.py, line {line_of(text, 'return create_model(')})"
+        )
+    }

@@ -301,3 +301,23 @@ def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith(f"Error: {start}"), line
     assert not (tmp_path / "out").exists()
+
+
+def test_the_sandbox_holds_the_own_code_rule(tmp_path):
+    """The manifest travels into the sandbox beside the tests, so a student's file that hands
+    back the library's functions fails there as in `mnist-lab exercises check`."""
+    from mnist_lab.course import exercises
+    from mnist_lab.scale.sandbox import run_exercise_tests
+
+    exercise = exercises.find(exercises.load_catalog(ROOT), 2)
+    student = tmp_path / EX2
+    text = (SOLUTIONS / EX2).read_text()
+    start = text.index("def normalize(")
+    student.write_text(text[:start] + "from mnist_lab.preprocess import normalize  # noqa: E402\n")
+    outcome = run_exercise_tests(exercise, student, timeout=60)
+    told = {failure.test: failure.message for failure in outcome.failures}
+    assert outcome.error is None and outcome.passed < outcome.total
+    assert told["test_normalize_and_check_images_are_your_own_code"] == (
+        "exercise 2 asks for your own normalization: mnist_lab.preprocess.normalize was "
+        "called: normalize in ex02_normalize.py is that very function; write your own with a def"
+    )

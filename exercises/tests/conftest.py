@@ -3,21 +3,19 @@
 Each test module names its exercise in a constant, e.g. `EXERCISE = "ex02_normalize.py"`. The
 `exercise` fixture imports that file from the folder in $MNIST_LAB_EXERCISES_DIR (by default
 `exercises/`, the parent of this folder), so the same tests check a student's file, the shipped
-stub or the reference solution. `own_code` fails a test whose exercise hands back the library's
-own version of what it asks for; `note` reports a fact even when a test passes (the check shows
-it). Nothing here runs at import time: the model registry imports every `.py` file under
-`exercises/`, this one included.
+stub or the reference solution. It also watches the functions the exercise's `own_code` table
+in the manifest (beside this folder) lists: in every test, a call from the student's code into
+what the exercise forbids fails the test with one line (`mnist_lab.course.exercises.own_code`).
+`note` reports a fact even when a test passes (the check shows it). Nothing here runs at import
+time: the model registry imports every `.py` file under `exercises/`, this one included.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib
+import functools
 import itertools
 import os
 import sys
-import types
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ PLUGINS_ENV = "MNIST_LAB_PLUGINS"  # where the model registry looks for students
 DEFAULT_DIR = Path(__file__).resolve().parent.parent
 _loaded = itertools.count()
 _notes: list[str] = []  # what passing tests reported, repeated at the end of pytest's output
+_watches: dict = {}  # module name -> the own-code watch of that imported exercise file
 
 
 # CI runs hypothesis derandomized, so a CI run is repeatable; a student's checks vary their
@@ -82,7 +81,11 @@ def exercise(request):
         if os.environ.get(EXERCISES_DIR_ENV) and not os.environ.get(PLUGINS_ENV):
             patch.setenv(PLUGINS_ENV, str(folder))
         module = import_exercise(path)
+        watch = watched(module, name)
+        if watch is not None:
+            _watches[module.__name__] = watch
         yield module
+    _watches.pop(module.__name__, None)
     sys.modules.pop(module.__name__, None)
 
 
@@ -114,104 +117,69 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture
 def own_code(exercise):
-    """A check that the exercise's functions are written in its file, not the library's.
+    """`own_code(function, *args)` runs any function under the exercise's own-code rule.
 
-    `own_code("one_hot", "stratified_split", library=("mnist_lab.preprocess",))` fails the test
-    with a plain sentence when a function is the library's own object, or when the file uses
-    anything from those library modules (imported, or reached as an attribute).
+    The functions the manifest lists are watched already, in every test; this is for what the
+    exercise asks for under another name (exercise 8's registered builder).
     """
+    watch = _watches.get(exercise.__name__)
 
-    def check(*names: str, library: Iterable[str]) -> None:
-        path = Path(exercise.__file__)
-        library = tuple(library)
-        listed = " and ".join(names) or "it"
-        for name in names:
-            function = getattr(exercise, name, None)
-            origin = getattr(function, "__module__", None)
-            if origin != exercise.__name__:
-                where = f"{origin}.{name}" if origin else repr(function)
-                pytest.fail(
-                    f"{name} in {path.name} is {where}, the library's own version: the exercise "
-                    f"asks you to write it yourself with a def in {path.name}.",
-                    pytrace=False,
-                )
-        uses = library_uses(path, library)
-        if uses:
-            line, used = uses[0]
-            pytest.fail(
-                f"{path.name} uses {used} (line {line}), the library's own version of what this "
-                f"exercise asks for: write {listed} yourself, without {' or '.join(library)}; "
-                "once the exercise passes, compare yours with the library's.",
-                pytrace=False,
-            )
+    def run(function, *args, **kwargs):
+        if watch is None:
+            return function(*args, **kwargs)
+        return guarded(watch, function)(*args, **kwargs)
 
-    return check
+    return run
 
 
-def library_uses(path: Path, library: Iterable[str]) -> list[tuple[int, str]]:
-    """(line, dotted name) of each use in the file at `path` of a name under `library`.
+def own_code_rule(name: str):
+    """(number, rule) of the exercise whose file is `name`, from the manifest beside tests/;
+    None where there is no manifest or no rule."""
+    from mnist_lab.course.exercises.catalog import ExerciseError, read_catalog
 
-    A use is an import (`from mnist_lab.preprocess import one_hot`, `from mnist_lab import
-    one_hot`, `import mnist_lab.preprocess as p`), an attribute reached from an imported name
-    (`preprocess.one_hot`, `mnist_lab.preprocess.one_hot`) or a string naming it
-    (`importlib.import_module("mnist_lab.preprocess")`).
-    """
-    library = tuple(library)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    bound: dict[str, str] = {}  # a name in the file -> the dotted name it stands for
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                found.append((node.lineno, alias.name))
-                local = alias.asname or alias.name.split(".")[0]
-                bound[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                dotted = _resolve(f"{node.module}.{alias.name}")
-                found.append((node.lineno, dotted))
-                bound[alias.asname or alias.name] = dotted
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.append((node.lineno, node.value))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            parts = []
-            inner: ast.expr = node
-            while isinstance(inner, ast.Attribute):
-                parts.insert(0, inner.attr)
-                inner = inner.value
-            if isinstance(inner, ast.Name) and inner.id in bound:
-                found.append((node.lineno, _resolve(".".join([bound[inner.id], *parts]))))
-    # A stable path such as `mnist_lab.preprocess` names a module that lives elsewhere
-    # (`mnist_lab.data.preprocess`): a use is caught under either name.
-    library = tuple({*library, *(_resolve_library(module) for module in library)})
-    return sorted(
-        {
-            (line, name)
-            for line, name in found
-            if any(name == module or name.startswith(f"{module}.") for module in library)
-        }
-    )
-
-
-def _resolve_library(dotted: str) -> str:
-    """The real name of a library module or function named by its stable path."""
+    manifest = DEFAULT_DIR / "manifest.toml"
+    if not manifest.is_file():
+        return None
     try:
-        return importlib.import_module(dotted).__name__
-    except ImportError:
-        return _resolve(dotted)
+        catalog = read_catalog(manifest)
+    except ExerciseError as error:
+        pytest.fail(str(error), pytrace=False)
+    for entry in catalog:
+        if entry.file.name == name and entry.own_code is not None:
+            return entry.number, entry.own_code
+    return None
 
 
-def _resolve(dotted: str) -> str:
-    """Where a dotted name really lives: `mnist_lab.one_hot` is `mnist_lab.preprocess.one_hot`."""
-    module, _, name = dotted.rpartition(".")
-    if not module.startswith("mnist_lab"):
-        return dotted
-    try:
-        value = getattr(importlib.import_module(module), name)
-    except Exception:  # not a module attribute (a submodule not imported yet, a typo): as written
-        return dotted
-    if isinstance(value, types.ModuleType):
-        return value.__name__
-    owner = getattr(value, "__module__", None)
-    return f"{owner}.{name}" if isinstance(owner, str) else dotted
+def watched(module, name: str):
+    """The module's own-code watch, its listed functions replaced by watched ones; or None."""
+    from mnist_lab.course.exercises.own_code import Watch
+
+    found = own_code_rule(name)
+    if found is None:
+        return None
+    number, rule = found
+    watch = Watch(number, rule, module)
+    for function_name in rule.functions:
+        function = getattr(module, function_name, None)
+        if callable(function):
+            setattr(module, function_name, guarded(watch, function, function_name))
+    return watch
+
+
+def guarded(watch, function, name: str | None = None):
+    """`function` (the file's `name`) run under `watch`: a forbidden call fails the test with
+    one line."""
+    from mnist_lab.course.exercises.own_code import NotOwnCode
+
+    name = name or getattr(function, "__name__", "the function")
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return watch.call_as(name, function, *args, **kwargs)
+        except NotOwnCode as error:
+            message = str(error)
+        # Raised outside the except: the student's error is not chained to it.
+        pytest.fail(message, pytrace=False)
+
+    return run

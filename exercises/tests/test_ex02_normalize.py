@@ -123,7 +123,8 @@ def test_check_images_rejects_other_shapes(exercise, shape):
     )
 
 
-def test_normalize_and_check_images_are_your_own_code(exercise, mnist, own_code):
+def test_normalize_and_check_images_are_your_own_code(exercise, mnist):
+    # Both run under the own-code rule of the manifest, as in every test: this one fails
+    # alone when they call mnist_lab.preprocess, however they reach it.
     exercise.check_images(mnist.test.images[:2])
     exercise.normalize(mnist.test.images[:2])
-    own_code("check_images", "normalize", library=["mnist_lab.preprocess"])

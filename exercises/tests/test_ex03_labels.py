@@ -150,8 +150,9 @@ def test_split_changes_with_the_seed(exercise, mnist):
     )
 
 
-def test_one_hot_and_the_split_are_your_own_code(exercise, own_code):
+def test_one_hot_and_the_split_are_your_own_code(exercise):
+    # Both run under the own-code rule of the manifest, as in every test: this one fails
+    # alone when they call mnist_lab.preprocess, Keras, TensorFlow or scikit-learn.
     labels = np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
     exercise.one_hot(labels)
     exercise.stratified_split(labels, 0.5, seed=0)
-    own_code("one_hot", "stratified_split", library=["mnist_lab.preprocess"])

@@ -129,6 +129,7 @@ def test_plot_history_adds_the_title(exercise):
     )
 
 
-def test_the_figure_is_your_own_code(exercise, own_code):
+def test_the_figure_is_your_own_code(exercise):
+    # Both run under the own-code rule of the manifest, as in every test: this one fails
+    # alone when they call mnist_lab.plots.
     exercise.plot_history(HISTORY)
-    own_code("plot_metric", "plot_history", library=["mnist_lab.plots"])

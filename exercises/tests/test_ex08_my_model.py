@@ -7,6 +7,7 @@ Pass or fail is decided by the validation accuracy after the last epoch; the tes
 scored once, at the end, and only reported when the model passes. It is marked slow.
 """
 
+import json
 import time
 from pathlib import Path
 
@@ -77,9 +78,58 @@ def test_my_model_gives_10_probabilities_per_image(exercise, mnist):
     )
 
 
+# What a layer's configuration holds that is not design: its name, its number format, its seed
+# and how its weights start (or are held back).
+NOT_DESIGN = ("name", "trainable", "dtype", "seed", "initializer", "regularizer", "constraint")
+
+
+def design(model) -> tuple:
+    """The architecture of a model: each layer's kind and configuration, in order, nested
+    models opened; names, seeds, initial weights and layers that change nothing left out."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += design(layer)
+            continue
+        kind = type(layer).__name__
+        config = {
+            key: value
+            for key, value in layer.get_config().items()
+            if not any(part in key for part in NOT_DESIGN)
+        }
+        passes_through = (
+            kind in ("InputLayer", "Identity")
+            or (kind == "Activation" and config.get("activation") == "linear")
+            or (config.get("rate") == 0 and "Dropout" in kind)
+        )
+        if not passes_through:
+            found.append((kind, json.dumps(config, sort_keys=True, default=str)))
+    return tuple(found)
+
+
 def test_my_model_is_your_own_design(exercise, own_code):
+    spec = built_spec(exercise)
+    # The builder runs under the own-code rule of the manifest: a call from it into the zoo or
+    # create_model fails here, however it is reached.
+    mine = design(own_code(spec.builder))
+    for name in registry.list_models():
+        other = registry.model_info(name)
+        if other.source != registry.BUILT_IN:
+            continue
+        if design(other.builder()) == mine:
+            pytest.fail(
+                f"{MODEL!r} has the same layers as the zoo's {name!r}, in the same order and "
+                "sizes (layer names, seeds and initial weights are not a design): exercise 8 "
+                "asks for a model of your own design. Change its layers (their kinds, order or "
+                "sizes) and compare on validation accuracy",
+                pytrace=False,
+            )
+
+
+def built_spec(exercise):
+    """The registered spec of the model, once the model builds."""
     built(exercise)
-    own_code(library=["mnist_lab.models.zoo", "mnist_lab.registry.create_model"])
+    return registry.model_info(MODEL)
 
 
 def test_my_models_recipe_keeps_to_the_budget(exercise):

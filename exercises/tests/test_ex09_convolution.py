@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 EXERCISE = "ex09_convolution.py"
 ATOL = 1e-4  # float32 sums of up to a few hundred products
-NOT_NUMPY = ("keras", "tensorflow", "torch", "jax", "scipy")
 
 FLIPPED = (
     "your output equals a true convolution, with the kernel flipped; Keras's Conv2D (like every "
@@ -474,7 +473,9 @@ def test_conv2d_returns_float32(exercise):
     )
 
 
-def test_conv2d_is_your_own_numpy_code(exercise, own_code):
+def test_conv2d_is_your_own_numpy_code(exercise):
+    # Both run under the own-code rule of the manifest, as in every test: this one fails
+    # alone when they call TensorFlow, Keras, SciPy, PyTorch or JAX, however reached.
     images, kernels, bias = random_case(1, (1, 4, 4, 1), (2, 2, 1, 1))
+    exercise.conv_output_size(4, 2, 1, "valid")
     exercise.conv2d(images, kernels, bias)
-    own_code("conv_output_size", "conv2d", library=NOT_NUMPY)

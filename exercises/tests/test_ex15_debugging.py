@@ -2,10 +2,11 @@
 
 Each symptom test looks at one part of the script, with the library's own data beside it: the
 range of the pixels load_data hands over, the label each image carries (every image is found
-among the library's images by the pixels it draws), the loss of the fresh model at step 0, and
-how far one training step moves the weights. The slow test runs main() as a student does, then
-scores its model on the validation images with their true labels. Nothing here runs the script
-at import time.
+among the library's images by the pixels it draws), the training images still shuffled
+(dropping the shuffle would hide that bug, not fix it), the loss of the fresh model
+at step 0, and how far one training step moves the weights (neither too far nor not at all).
+The slow test runs main() as a student does, then scores its model on the validation images
+with their true labels. Nothing here runs the script at import time.
 """
 
 import math
@@ -20,6 +21,7 @@ EXERCISE = "ex15_debugging.py"
 CHECKED_IMAGES = 100  # images of each part whose labels are looked up in the library
 STEP_0_TOLERANCE = 0.3  # a fresh reference CNN starts within 0.03 of ln 10 (seeds 0 to 4)
 MAX_STEP = 0.05  # Adam at a learning rate of 1e-3 moves each weight by about 0.001 per step
+MIN_STEP = 1e-5  # ... and a network whose weights do not move learns nothing
 MIN_ACCURACY = 0.97  # 97.6% to 97.9% at seeds 0 to 2 after one epoch; the broken script ~10%
 VALIDATION_FRACTION, SEED = 0.1, 0  # the split the script's docstring promises
 
@@ -90,6 +92,20 @@ def test_each_image_keeps_its_own_label(exercise, mnist):
                 "follow the images and the labels through load_data, step by step.",
                 pytrace=False,
             )
+    # Leaving the shuffle out would pass the above by removing what it looks at: the script
+    # shuffles the training set so that every batch mixes the digits, and so must the fix.
+    train_idx, _ = stratified_split(mnist.train.labels, VALIDATION_FRACTION, SEED)
+    checked = min(CHECKED_IMAGES, len(x_train))
+    unshuffled = all(
+        int(train_idx[i]) in library.get(key, []) for i, key in enumerate(drawn(x_train[:checked]))
+    )
+    assert not unshuffled, (
+        f"the first {checked} training images from load_data are the split's first {checked}, in "
+        "the split's order: they are no longer shuffled. The script shuffles the training set so "
+        "that every batch mixes the digits; leaving the shuffle out hides the mismatched labels "
+        "rather than fixing them. Shuffle the images and their labels with one order "
+        "(rng.permutation), so that each image keeps its label"
+    )
 
 
 def test_the_loss_at_step_0_is_near_ln_10(exercise, mnist, note):
@@ -124,9 +140,10 @@ def test_one_training_step_moves_the_weights_a_little(exercise, mnist):
     count = 128
     images = normalize(mnist.train.images[:count])
     labels = labels_like(y_train, mnist.train.labels[:count].astype(np.int64))
-    before = [keras.ops.convert_to_numpy(weight).copy() for weight in model.trainable_weights]
+    weights = model.weights  # all of them: a frozen layer's too
+    before = [keras.ops.convert_to_numpy(weight).copy() for weight in weights]
     model.train_on_batch(images, labels)
-    after = [keras.ops.convert_to_numpy(weight) for weight in model.trainable_weights]
+    after = [keras.ops.convert_to_numpy(weight) for weight in weights]
     moved = max(float(np.max(np.abs(new - old))) for new, old in zip(after, before, strict=True))
     size = max(float(np.max(np.abs(old))) for old in before)
     try:
@@ -138,6 +155,12 @@ def test_one_training_step_moves_the_weights_a_little(exercise, mnist):
         f"fresh network's weights all lie within ±{size:.2g}: steps that big throw away what "
         "the model has learned, and the loss jumps about or turns into nan. Steps of about "
         f"0.001 are usual. The optimizer's learning rate is {rate}."
+    )
+    assert moved >= MIN_STEP, (
+        f"one training step on {count} images moved no weight by more than {moved:.3g}: a "
+        "network whose weights stay put learns nothing, whatever its loss says. Are its layers "
+        f"trainable, and does the step have a size? Steps of about 0.001 are usual. The "
+        f"optimizer's learning rate is {rate}."
     )
 
 

@@ -112,6 +112,9 @@ def run_exercise_tests(
     with _sandbox("exercises", "tests") as (sandbox, private):
         (sandbox / "exercises" / exercise.file.name).write_bytes(source)
         shutil.copyfile(exercise.tests.parent / "conftest.py", sandbox / "tests" / "conftest.py")
+        manifest = exercise.tests.parent.parent / "manifest.toml"  # the own-code rule is in it
+        if manifest.is_file():
+            shutil.copyfile(manifest, sandbox / "manifest.toml")
         shutil.copyfile(tests_file, sandbox / "tests" / tests_file.name)
         report, log = private / "report.xml", private / "output.txt"
         command = pytest_command([f"tests/{tests_file.name}"], report, sandbox / "tests")
@@ -196,6 +199,8 @@ def sandbox_env(sandbox: Path, data: Path, threads: int) -> dict[str, str]:
         HYPOTHESIS_STORAGE_DIRECTORY=str(sandbox / "tmp" / "hypothesis"),
         PYTHONDONTWRITEBYTECODE="1",
         TF_CPP_MIN_LOG_LEVEL="2",
+        # The tests run with the grader's own mnist_lab (its own-code rule), wherever it is.
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )
     env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     return env

@@ -23,3 +23,13 @@ def softmax_cross_entropy_gradient(logits, labels):
     rows = np.arange(gradient.shape[0])
     gradient[rows, labels] -= 1.0
     return gradient / len(rows)
+
+
+def log_softmax(logits):
+    z = np.array(logits, dtype=np.float64)
+    return z - np.logaddexp.reduce(z, axis=-1, keepdims=True)
+
+
+def cross_entropy_from_logits(logits, labels):
+    picked = np.take_along_axis(log_softmax(logits), np.asarray(labels)[:, None], axis=-1)
+    return -picked.mean()

@@ -30,6 +30,22 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class OwnCodeRule:
+    """What an exercise asks the student to write, and so forbids their code to call.
+
+    `asks` ends the sentence "exercise N asks for ..." ("your own convolution"); `functions` are
+    the names the student writes, watched while they run; `forbids` are dotted names of
+    packages, modules, functions or classes (the course's solutions are always forbidden);
+    `given` names the file's ready-made helpers, whose calls stay allowed.
+    """
+
+    asks: str
+    functions: tuple[str, ...] = ()
+    forbids: tuple[str, ...] = ()
+    given: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Track:
     """A sequence of exercises with one goal (the classic project; inside the CNN)."""
 
@@ -50,6 +66,7 @@ class Exercise:
     page: str
     hints: tuple[Hint, ...] = field(default_factory=tuple)
     track: Track = Track("", "Exercises")
+    own_code: OwnCodeRule | None = None
 
     def __repr__(self) -> str:
         return f"Exercise({self.number}, {self.name!r}, {self.file.name!r})"
@@ -92,14 +109,18 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 
 def load_catalog(root: Path | None = None) -> list[Exercise]:
-    """Every exercise of the manifest, in order, each with its track.
+    """Every exercise of the manifest of the course at `root` (found from the current folder
+    if None), in order, each with its track."""
+    return read_catalog((root or project_root()) / MANIFEST)
+
+
+def read_catalog(manifest: Path) -> list[Exercise]:
+    """Every exercise of the manifest file `manifest`, in order, each with its track.
 
     The manifest's [[track]] entries name the tracks in order; an exercise names its track, and
-    one that names none belongs to the first.
+    one that names none belongs to the first. Files and tests are relative to its folder.
     """
-    root = root or project_root()
-    folder = root / MANIFEST.parent
-    manifest = root / MANIFEST
+    folder = manifest.parent
     restore = "restore it from the course (git checkout exercises/manifest.toml)"
     content = _load_toml(manifest)
     tracks = {
@@ -142,9 +163,27 @@ def load_catalog(root: Path | None = None) -> list[Exercise]:
                     for hint in entry.get("hints", [])
                 ),
                 track=track,
+                own_code=_own_code_rule(entry, manifest),
             )
         )
     return sorted(catalog, key=lambda exercise: exercise.number)
+
+
+def _own_code_rule(entry: dict[str, Any], manifest: Path) -> OwnCodeRule | None:
+    """The exercise's `own_code` table as a rule, or None; a malformed one is an error."""
+    table = entry.get("own_code")
+    if table is None:
+        return None
+    where = f"{manifest}: exercise {entry['number']}'s own_code"
+    if not isinstance(table, dict) or not isinstance(table.get("asks"), str):
+        raise ExerciseError(f'{where} needs asks = "..." (what the exercise asks for).')
+    lists = {}
+    for key in ("functions", "forbids", "given"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ExerciseError(f"{where}.{key} must be a list of names, got {value!r}.")
+        lists[key] = tuple(value)
+    return OwnCodeRule(table["asks"], **lists)
 
 
 def tracks(catalog: list[Exercise]) -> list[tuple[Track, list[Exercise]]]:
