@@ -222,6 +222,39 @@ def test_run_metrics_hold_the_final_models_validation_scores(quick_run, mnist):
     assert metrics["val_loss"] == pytest.approx(quick_run.history[-1]["val_loss"], rel=1e-4)
 
 
+def test_run_metrics_hold_the_plain_test_crossentropy_of_the_saved_model(quick_run, mnist):
+    """Beside the recipe's loss, every run records the plain cross-entropy of its test
+    predictions; the reference trains without smoothing or penalty, so the two agree."""
+    from mnist_lab.evaluation import crossentropy
+
+    metrics = quick_run.metrics
+    model = keras.saving.load_model(quick_run.path / "model.keras", safe_mode=True)
+    images = mnist.test.images.astype(np.float32)[..., None] / 255
+    probabilities = model.predict(images, batch_size=1024, verbose=0)
+    expected = crossentropy(probabilities, mnist.test.labels)
+    assert metrics["test_crossentropy"] == pytest.approx(expected, rel=1e-5)
+    assert metrics["test_crossentropy"] == pytest.approx(metrics["test_loss"], rel=1e-3)
+
+
+def test_a_label_smoothed_run_records_both_losses(clean_registry, tmp_path, mnist):
+    """`test_loss` is the recipe's smoothed loss; `test_crossentropy` the plain one, the number
+    a leaderboard compares across models."""
+    clean_registry.register_model(
+        "smooth-mlp", recipe=Recipe(epochs=1, batch_size=64, label_smoothing=0.1)
+    )(model_info("mlp").builder)
+    config = TrainConfig(model="smooth-mlp", limit=512, out=str(tmp_path), seed=0)
+    run = train(config, dataset=mnist, verbose=0)
+    model = keras.saving.load_model(run.path / "model.keras", safe_mode=True)
+    images = mnist.test.images.astype(np.float32)[..., None] / 255
+    probabilities = model.predict(images, batch_size=1024, verbose=0)
+    truth = np.eye(10, dtype=np.float32)[mnist.test.labels]
+    plain = keras.losses.CategoricalCrossentropy()(truth, probabilities)
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(truth, probabilities)
+    assert run.metrics["test_crossentropy"] == pytest.approx(float(plain), rel=1e-4)
+    assert run.metrics["test_loss"] == pytest.approx(float(smoothed), rel=1e-4)
+    assert abs(float(smoothed) - float(plain)) > 0.05  # the two measures really differ here
+
+
 def test_a_precise_bn_pass_is_scored_on_validation_after_it(clean_registry, tmp_path, mnist):
     """The pass changes the model after its last epoch: metrics.json scores the changed one."""
     clean_registry.register_model(
