@@ -434,7 +434,7 @@ def test_unknown_paths_and_methods_answer_json(client):
         client.get("/api/nothing"),
         404,
         "There is nothing at /api/nothing; the page is at / and the API is /api/runs, "
-        "/api/predict and /api/test-digit.",
+        "/api/predict and /api/validation-digit.",
     )
     assert_error(client.get("/api/predict"), 405, "/api/predict does not answer GET requests.")
 

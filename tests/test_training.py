@@ -106,6 +106,27 @@ def test_prepare_limit_and_seed(mnist):
     assert not np.array_equal(first.y_val, other.y_val)
 
 
+@pytest.mark.parametrize("limit", [None, 1000])
+def test_prepare_splits_as_split_indices_says_and_as_runs_always_did(mnist, limit):
+    """`evaluate`/`inspect --split validation` find a run's validation images through
+    split_indices: they must be prepare's, and those of runs trained before it existed."""
+    from mnist_lab.data.preprocess import normalize, stratified_split
+    from mnist_lab.evaluation.splits import split_indices
+
+    config = TrainConfig(model="reference", limit=limit, seed=3)
+    data = prepare(mnist, config)
+    images, labels = mnist.train
+    train_idx, val_idx = split_indices(labels, 0.1, 3, limit)
+    np.testing.assert_array_equal(data.x_val, normalize(images[val_idx]))
+    np.testing.assert_array_equal(data.x_train, normalize(images[train_idx]))
+    # The split as prepare computed it before split_indices: subset first, then stratified.
+    subset = np.arange(len(labels))
+    if limit is not None:
+        subset = np.sort(np.random.default_rng(3).permutation(len(labels))[:limit])
+    _, old_val = stratified_split(labels[subset], 0.1, 3)
+    np.testing.assert_array_equal(val_idx, subset[old_val])
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, mnist):
     """A real two-epoch run on 1,024 images."""
