@@ -173,6 +173,7 @@ def test_inspect_run_returns_what_the_figures_show(run, mnist, validation):
     (digit,) = report["digits"]
     assert digit["source"] == "validation image 2" and digit["label"] == validation.labels[2]
     assert 0 <= digit["digit"] <= 9 and 0.1 <= digit["probability"] <= 1
+    assert digit["saliency_of"] == "logit"  # the reference ends in a softmax Dense layer
     assert digit["files"] == [str(run / "feature_maps.png"), str(run / "saliency.png")]
     assert report["files"] == [str(run / name) for name in ("filters.png", *digit["files"])]
 

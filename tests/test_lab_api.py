@@ -162,7 +162,7 @@ def test_a_drawing_is_recognised_as_predict_recognises_the_same_picture(client, 
     assert np.asarray(answer["filters"]["kernels"]).shape == (32, 3, 3)
     saliency = np.asarray(answer["saliency"])
     assert saliency.shape == (28, 28) and np.abs(saliency).max() == pytest.approx(1)
-    assert answer["saliency_scale"] > 0
+    assert answer["saliency_scale"] > 0 and answer["saliency_of"] == "logit"
     assert (answer["run"], answer["model"], answer["epoch"]) == (
         trained["run"].name,
         "reference",

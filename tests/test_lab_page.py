@@ -283,6 +283,7 @@ def test_drawing_a_digit_shows_what_each_run_makes_of_it(browser, lab_url, train
     expect(panels.first.locator(".confidence")).to_contain_text(
         "validation image #", timeout=WAIT_MS
     )
+    expect(panels.first.locator(".saliency-of")).to_have_text("logit")
     _draw_seven(page)
     expect(panels.first.locator(".confidence")).not_to_contain_text("validation image")
     page.locator("#undo").click()

@@ -52,9 +52,10 @@ def inspect_command(
     """Write a run's filters.png, feature_maps.png and saliency.png; print its layer table.
 
     The figures show the first convolution's filters, every convolution's feature maps for one
-    digit, and which pixels the predicted digit depends on. Without pictures, the digit is one
-    of the run's validation images. Several pictures each get their own feature_maps-NAME.png
-    and saliency-NAME.png; the run's other files are never touched.
+    digit, and which pixels the predicted digit's logit (its score before the softmax) depends
+    on. Without pictures, the digit is one of the run's validation images. Several pictures
+    each get their own feature_maps-NAME.png and saliency-NAME.png; the run's other files are
+    never touched.
     """
     from mnist_lab.evaluation.inspection import inspect_run
     from mnist_lab.evaluation.splits import check_split

@@ -64,6 +64,7 @@ def look_answer(loaded: LoadedRun, name: str, epoch: int | None, model_input: np
         "filters": filters,
         "saliency": rounded(saliency),
         "saliency_scale": scale,
+        "saliency_of": look.saliency_of,
     }
 
 

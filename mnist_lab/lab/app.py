@@ -5,7 +5,10 @@ GET  /api/runs     -> [{"name", "model", "test_accuracy", "epochs", "date", "epo
                         "kept_epochs"}], one per served run, in the order given.
 POST /api/predict  {"run": NAME, "image": "data:image/png;base64,..." | "pixels": 28x28 in [0, 1],
                     "epoch": N (optional)} -> {"run", "model", "epoch", "digit", "probability",
-                    "probabilities", "input", "layers", "filters", "saliency", "saliency_scale"}.
+                    "probabilities", "input", "layers", "filters", "saliency", "saliency_scale",
+                    "saliency_of"}: the saliency is the gradient of the digit's logit
+                    ("logit"), or of its log-probability for a model without a softmax Dense
+                    head ("log-probability").
 GET  /api/validation-digit?run=NAME&wrong=0|1 -> {"pixels": 28x28 in [0, 1], "label", "index",
                     "split": "validation"}: a random image of the run's validation split (the
                     images it held out, from its own seed; `index` counts in that split, as

@@ -34,7 +34,7 @@ def inspect_run(
     feature_maps-NAME.png and saliency-NAME.png (NAME from its file name). Only these inspection
     figures are written; a run's own files are never touched.
     Returns {"run", "model", "layers" (layer_table), "digits": [{"source", "label", "digit",
-    "probability", "files"}], "files" (every path written, as strings)}.
+    "probability", "saliency_of", "files"}], "files" (every path written, as strings)}.
     `dataset` defaults to load_mnist() from the run's data folder.
     """
     from mnist_lab.core import runs

@@ -351,6 +351,8 @@ function showAnswer(panel, answer) {
   const input = panel.querySelector("canvas.input").getContext("2d");
   drawGray(input, answer.input, 28);
   drawSaliency(panel.querySelector("canvas.saliency").getContext("2d"), answer);
+  // the gradient of the logit (the score before the softmax), or of the log-probability
+  panel.querySelector(".saliency-of").textContent = answer.saliency_of || "logit";
 
   const filters = panel.querySelector(".filters");
   panel.querySelector(".filters-title").hidden = !answer.filters;
