@@ -11,10 +11,13 @@ looks tell most of its story.
 - Filters. The first convolution looks at raw pixels, so its kernels can be drawn as small
   images: edges, strokes, blobs. A Conv2D keeps its kernel, of shape (kh, kw, input channels,
   filters), as the first of its weights (the second is the bias).
-- Saliency. Which pixels does the answer depend on? The gradient of one digit's probability with
+- Saliency. Which pixels does the answer depend on? The gradient of one digit's score with
   respect to the input pixels says how much nudging each pixel would change it; TensorFlow's
-  GradientTape records the forward pass and gives that gradient. Take the probability of the
-  digit you ask about, not all ten together: they always sum to 1, so their gradients cancel.
+  GradientTape records the forward pass and gives that gradient. The score to take is the
+  digit's logit: what the last layer, Dense(10, activation="softmax"), computes before its
+  softmax, its kernel and bias applied to its input. Not the probability: the softmax of a
+  confident network is saturated (its derivative, p (1 - p), is nearly 0 when p is nearly 1),
+  so the probability's gradient is tiny on every pixel and says little.
 
 The tests compare your three functions with the library's own (`mnist_lab.inspection`, which
 `mnist-lab inspect` uses) on the reference CNN and on a functional model, and check that the
@@ -47,10 +50,12 @@ def first_layer_filters(model: keras.Model) -> np.ndarray:
 
 
 def saliency(model: keras.Model, image: np.ndarray, digit: int) -> np.ndarray:
-    """The gradient of `digit`'s probability with respect to the pixels of `image`.
+    """The gradient of `digit`'s logit with respect to the pixels of `image`.
 
-    `image` is one float32 model input (28, 28, 1) in [0, 1]; the result is (28, 28): positive
-    where more ink would make `digit` more likely, negative where less ink would.
+    The model ends in Dense(10, activation="softmax"); the logits are that layer's
+    pre-activation, its kernel and bias applied to its input. `image` is one float32 model
+    input (28, 28, 1) in [0, 1]; the result is (28, 28): positive where more ink would raise
+    `digit`'s logit, negative where less ink would.
     """
-    # TODO: watch the image (as a batch of one) with tf.GradientTape, take model's probability of digit, and return its gradient as a (28, 28) numpy array
-    raise NotImplementedError("Exercise 16: watch the image (as a batch of one) with tf.GradientTape, take model's probability of digit, and return its gradient as a (28, 28) numpy array. Run 'mnist-lab exercises hint 16' for a hint.")
+    # TODO: under tf.GradientTape watching the image (a batch of one), compute the logits from the last layer's kernel and bias applied to that layer's input, and return the gradient of digit's logit as a (28, 28) numpy array
+    raise NotImplementedError("Exercise 16: under tf.GradientTape watching the image (a batch of one), compute the logits from the last layer's kernel and bias applied to that layer's input, and return the gradient of digit's logit as a (28, 28) numpy array. Run 'mnist-lab exercises hint 16' for a hint.")

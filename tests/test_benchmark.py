@@ -32,6 +32,8 @@ ROW_KEYS = {
     "test_accuracy_std",
     "test_loss_mean",
     "test_loss_std",
+    "test_crossentropy_mean",
+    "test_crossentropy_std",
     "reached_99",
     "epoch_to_99",
     "seconds_to_99",
@@ -119,6 +121,7 @@ def test_summarize_runs_averages_over_repeats(tmp_path):
         run = runs.create_run(tmp_path, "m", now=stamp)
         run.write(runs.HISTORY, history(val, [seconds / 2, seconds / 2]))
         metrics = {"model": "m", "test_accuracy": accuracy, "test_loss": loss}
+        metrics |= {"test_crossentropy": loss / 2}
         metrics |= {"val_accuracy": val[-1]}
         metrics |= {"train_seconds": seconds, "seconds_per_epoch": seconds / 2}
         run.write(runs.METRICS, metrics | {"params": 123, "epochs": 2, "seed": seed})
@@ -134,11 +137,29 @@ def test_summarize_runs_averages_over_repeats(tmp_path):
     assert row["test_accuracy_std"] == pytest.approx(0.005)
     assert row["test_loss_mean"] == pytest.approx(0.05)
     assert row["test_loss_std"] == pytest.approx(0.01)
+    assert row["test_crossentropy_mean"] == pytest.approx(0.025)
+    assert row["test_crossentropy_std"] == pytest.approx(0.005)
     assert row["val_accuracy_mean"] == pytest.approx((0.992 + 0.985) / 2)
     assert row["val_accuracy_std"] == pytest.approx(0.0035)
     # Only the first repeat reached 99% (at epoch 2, after 5 + 5 s): the mean is over it alone,
     # and the row says so.
     assert (row["epoch_to_99"], row["seconds_to_99"], row["reached_99"]) == (2, 10.0, 1)
+
+
+def test_summarize_runs_of_runs_that_predate_the_crossentropy_leaves_it_none(tmp_path):
+    """A run from before `test_crossentropy` was recorded (a resumed benchmark may hold one):
+    the row has no plain cross-entropy rather than a mean over some repeats."""
+    made = []
+    for seed, recorded in enumerate([{"test_crossentropy": 0.03}, {}]):
+        run = runs.create_run(tmp_path, "m", now=datetime(2026, 1, 2, 3, 4, 5))
+        run.write(runs.HISTORY, history([0.97, 0.98], [1.0, 1.0]))
+        metrics = {"model": "m", "test_accuracy": 0.98, "test_loss": 0.05, "val_accuracy": 0.98}
+        metrics |= {"train_seconds": 2.0, "seconds_per_epoch": 1.0, "params": 1, "epochs": 2}
+        run.write(runs.METRICS, metrics | {"seed": seed} | recorded)
+        made.append(run)
+    row = bench.summarize_runs(made)
+    assert (row["test_crossentropy_mean"], row["test_crossentropy_std"]) == (None, None)
+    assert bench.summarize_runs(made[:1])["test_crossentropy_mean"] == pytest.approx(0.03)
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -157,8 +178,10 @@ def leaderboard_row(**changes):
         "val_accuracy_std": 0.00101,
         "test_accuracy_mean": 0.99123,
         "test_accuracy_std": 0.00049,
-        "test_loss_mean": 0.03701,
+        "test_loss_mean": 0.53701,
         "test_loss_std": 0.0012,
+        "test_crossentropy_mean": 0.02503,
+        "test_crossentropy_std": 0.0009,
         "reached_99": 3,
         "epoch_to_99": 3.5,
         "seconds_to_99": 30.04,
@@ -181,7 +204,7 @@ def test_format_leaderboard_cells():
         "5",
         "98.92% ± 0.10",
         "99.12% ± 0.05",
-        "0.0370 ± 0.0012",
+        "0.0250 ± 0.0009",  # the plain cross-entropy, not the (smoothed) test loss
         "47.2 ± 0.3",
         "9.4",
         "3.5",
@@ -194,7 +217,7 @@ def test_format_leaderboard_cells():
     assert second[4:11] == [
         "98.92%",
         "99.12%",
-        "0.0370",
+        "0.0250",
         "47.2",
         "9.4",
         bench.MISSING,
@@ -208,6 +231,18 @@ def test_format_leaderboard_says_how_many_repeats_reached_99():
     titles = [title for title, _ in bench.LEADERBOARD_COLUMNS]
     assert cells[titles.index("Epoch to 99% val")] == "3.5 (2 of 3)"
     assert cells[titles.index("s to 99% val")] == "30.0 (2 of 3)"
+
+
+def test_a_leaderboard_from_before_the_crossentropy_is_still_read():
+    """Rows of an old leaderboard.json have a test loss but no plain cross-entropy: the column
+    shows a dash, never the test loss under the cross-entropy's name."""
+    old = leaderboard_row()
+    del old["test_crossentropy_mean"], old["test_crossentropy_std"]
+    (cells,) = bench.format_leaderboard([old])
+    titles = [title for title, _ in bench.LEADERBOARD_COLUMNS]
+    assert "Test loss" not in titles
+    assert cells[titles.index("Test cross-entropy")] == bench.MISSING
+    assert cells[titles.index("Test accuracy")] == "99.12% ± 0.05"
 
 
 def test_describe_machine():
@@ -351,7 +386,8 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         assert row["params"] == {"bench-dense": 7_850, "bench-conv": 6_810}[row["name"]]
         assert (row["epochs"], row["repeats"]) == (2, 2)
         assert 0.5 < row["test_accuracy_mean"] < 1 and 0 < row["test_loss_mean"] < 3
-        for key in ("train_seconds_std", "test_accuracy_std", "test_loss_std"):
+        keys = ("train_seconds_std", "test_accuracy_std", "test_loss_std", "test_crossentropy_std")
+        for key in keys:
             assert row[key] >= 0
         assert row["images_per_second"] > 0 and row["latency_ms"] > 0
         # Each repeat's run folder is inside the benchmark, trained with seed + repeat.
@@ -366,6 +402,9 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         )
         assert row["val_accuracy_mean"] == pytest.approx(
             statistics.fmean(m["val_accuracy"] for m in metrics)
+        )
+        assert row["test_crossentropy_mean"] == pytest.approx(
+            statistics.fmean(m["test_crossentropy"] for m in metrics)
         )
         assert row["train_seconds_mean"] == pytest.approx(
             statistics.fmean(m["train_seconds"] for m in metrics), abs=1e-3
@@ -385,6 +424,7 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
     for cells in bench.format_leaderboard(rows):
         assert "| " + " | ".join(cells) + " |" in markdown
     assert f"Machine: {bench.describe_machine(board['machine'])}." in markdown
+    assert bench.CROSSENTROPY_NOTE in markdown
     assert "deviation of 2 repeats (seeds 3 to 4), epochs: 2, on 512 of the 60,000" in markdown
     pattern = r"\| 1 \| bench-\w+ \| [\d,]+ \| 2 \| \d+\.\d\d% ± \d+\.\d\d \| \d+\.\d\d% ± "
     assert re.search(pattern, markdown)

@@ -1,4 +1,5 @@
-"""Evaluation: the confusion matrix, per-digit metrics and worst mistakes, against hand counts."""
+"""Evaluation: the confusion matrix, per-digit metrics, worst mistakes and the plain cross-entropy,
+against hand counts and Keras."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mnist_lab.evaluation import confusion_matrix, per_class_metrics, worst_mistakes
+from mnist_lab.evaluation import confusion_matrix, crossentropy, per_class_metrics, worst_mistakes
 
 
 def test_confusion_matrix_counts_a_hand_example():
@@ -126,3 +127,55 @@ def test_worst_mistakes_rejects_mismatched_lengths():
         worst_mistakes(np.full((2, 10), 0.1), np.array([1, 2, 3]))
     with pytest.raises(ValueError, match=r"k must be an int >= 0, got -1\."):
         worst_mistakes(np.full((2, 10), 0.1), np.array([1, 2]), k=-1)
+
+
+# --- the plain cross-entropy ----------------------------------------------------------------
+
+
+def test_crossentropy_of_a_hand_example():
+    probabilities = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]])
+    expected = -(np.log(0.5) + np.log(0.1)) / 2  # the true digits are 0 and 2
+    assert crossentropy(probabilities, np.array([0, 2])) == pytest.approx(expected, rel=1e-12)
+
+
+def test_crossentropy_equals_keras_categorical_crossentropy():
+    import keras
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (200, 10))
+    probabilities = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype("float32")
+    probabilities[0] = np.eye(10)[3]  # certain and right: clipped to 1 - 1e-7, not log(1)
+    probabilities[1] = np.eye(10)[4]  # certain and wrong: clipped to 1e-7, not log(0)
+    labels = rng.integers(0, 10, 200)
+    labels[:2] = 3
+    expected = keras.losses.categorical_crossentropy(np.eye(10)[labels], probabilities)
+    assert crossentropy(probabilities, labels) == pytest.approx(float(np.mean(expected)), rel=1e-5)
+
+
+def test_crossentropy_is_not_the_label_smoothed_loss():
+    """A model trained with label smoothing reports a loss that cannot reach 0: the plain
+    cross-entropy of the same, nearly certain and right, predictions is nearly 0."""
+    import keras
+
+    probabilities = np.full((4, 10), 1e-6, dtype="float32")
+    labels = np.array([0, 3, 5, 9])
+    probabilities[np.arange(4), labels] = 1 - 9e-6
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(
+        np.eye(10)[labels], probabilities
+    )
+    assert float(smoothed) > 1.0
+    assert crossentropy(probabilities, labels) < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "labels", "message"),
+    [
+        (np.ones((2, 10)) / 10, [0], "probabilities and labels must have the same length"),
+        (np.ones(10) / 10, [0], r"probabilities must be an array \(N, classes\)"),
+        (np.ones((1, 10)) / 10, [10], r"labels must hold labels in 0\.\.9"),
+        (np.ones((0, 10)), [], "at least 1"),
+    ],
+)
+def test_crossentropy_rejects_bad_input(probabilities, labels, message):
+    with pytest.raises(ValueError, match=message):
+        crossentropy(np.asarray(probabilities), np.asarray(labels, dtype=np.int64))

@@ -1,5 +1,6 @@
 """`mnist-lab inspect` through typer's test runner, on real (tiny) runs: the figures it writes,
-the table it prints, the run files it leaves alone, and one clear line for what it cannot do."""
+the table it prints, the run's own validation images it looks at by default (the test set only
+when asked), the run files it leaves alone, and one clear line for what it cannot do."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def trained(trained_runs):
     return trained_runs
 
 
+@pytest.fixture(scope="module")
+def validation(trained, mnist):
+    """The shared reference run's validation images, as training split them."""
+    from mnist_lab.evaluation.splits import run_split
+    from mnist_lab.runs import Run
+
+    return run_split(Run(trained["reference"]), "validation", mnist)
+
+
 @pytest.fixture
 def run(trained, tmp_path):
     """A fresh copy of the reference run, so each test sees only its own figures."""
@@ -53,7 +63,7 @@ def save_digit(mnist, index: int, path) -> None:
     Image.fromarray(255 - mnist.test.images[index]).resize((240, 240)).save(path)
 
 
-def test_inspect_writes_the_three_figures_and_prints_the_layer_table(run, mnist):
+def test_inspect_writes_the_three_figures_and_prints_the_layer_table(run, validation):
     before = snapshot(run)
     result = invoke("inspect", run)
     assert result.exit_code == 0, result.output
@@ -72,8 +82,8 @@ def test_inspect_writes_the_three_figures_and_prints_the_layer_table(run, mnist)
         ["", "", "225,034"],
     ]
     assert cells[-1][0] == "total"
-    label = int(mnist.test.labels[0])
-    assert lines[-2].startswith(f"test image 0 (true {label}): predicted ")
+    label = int(validation.labels[0])  # a validation image by default, never a test one
+    assert lines[-2].startswith(f"validation image 0 (true {label}): predicted ")
     assert lines[-1] == f"Wrote filters.png, feature_maps.png, saliency.png into {run}/"
 
     after = snapshot(run)
@@ -85,14 +95,36 @@ def test_inspect_writes_the_three_figures_and_prints_the_layer_table(run, mnist)
         assert png.std() > 0.05, f"{name} is blank"
 
 
-def test_index_looks_at_another_test_image_and_rewrites_the_figures(run, mnist):
+def test_index_looks_at_another_validation_image_and_rewrites_the_figures(run, validation):
     assert invoke("inspect", run).exit_code == 0
     first = (run / "feature_maps.png").read_bytes()
     result = invoke("inspect", run, "--index", "5")
     assert result.exit_code == 0, result.output
-    assert f"test image 5 (true {mnist.test.labels[5]}): predicted " in result.stdout
+    assert f"validation image 5 (true {validation.labels[5]}): predicted " in result.stdout
     assert (run / "feature_maps.png").read_bytes() != first
     assert sorted(p.name for p in run.iterdir() if p.name in FIGURES) == FIGURES
+
+
+def test_split_test_looks_at_a_test_image(run, mnist):
+    result = invoke("inspect", run, "--split", "test", "--index", "5")
+    assert result.exit_code == 0, result.output
+    assert f"test image 5 (true {mnist.test.labels[5]}): predicted " in result.stdout
+
+
+def test_the_validation_image_is_the_one_the_run_validated_on(run, mnist, validation):
+    """Index i of --split validation is the i-th image training held out: the figure's digit is
+    that training image of MNIST, and the model's answer is its answer on it."""
+    from mnist_lab.evaluation.reports import load_run_model
+
+    report = inspect_run(run, index=7, split="validation", dataset=mnist)
+    (digit,) = report["digits"]
+    training_index = int(validation.mnist_indices[7])
+    assert digit["source"] == "validation image 7"
+    assert digit["label"] == int(mnist.train.labels[training_index])
+    image = mnist.train.images[training_index][None, ..., None] / np.float32(255)
+    probabilities = load_run_model(run).predict(image, verbose=0)[0]
+    assert digit["digit"] == int(probabilities.argmax())
+    assert digit["probability"] == pytest.approx(float(probabilities.max()), rel=1e-5)
 
 
 def test_one_picture_gets_the_plain_names(run, mnist, tmp_path):
@@ -131,7 +163,7 @@ def test_several_pictures_each_get_their_own_figures(run, mnist, tmp_path):
         assert f"{picture}: predicted " in result.stdout
 
 
-def test_inspect_run_returns_what_the_figures_show(run, mnist):
+def test_inspect_run_returns_what_the_figures_show(run, mnist, validation):
     report = inspect_run(run, index=2, dataset=mnist)
     assert report["model"] == "reference" and report["run"] == str(run)
     assert [row["output_shape"] for row in report["layers"] if row["conv"]] == [
@@ -139,8 +171,9 @@ def test_inspect_run_returns_what_the_figures_show(run, mnist):
         (11, 11, 64),
     ]
     (digit,) = report["digits"]
-    assert digit["source"] == "test image 2" and digit["label"] == int(mnist.test.labels[2])
+    assert digit["source"] == "validation image 2" and digit["label"] == validation.labels[2]
     assert 0 <= digit["digit"] <= 9 and 0.1 <= digit["probability"] <= 1
+    assert digit["saliency_of"] == "logit"  # the reference ends in a softmax Dense layer
     assert digit["files"] == [str(run / "feature_maps.png"), str(run / "saliency.png")]
     assert report["files"] == [str(run / name) for name in ("filters.png", *digit["files"])]
 
@@ -162,14 +195,30 @@ def test_a_run_without_convolutions_says_so_in_one_line(trained, tmp_path):
     ("args", "message"),
     [
         (
-            ["--index", "10000"],
+            ["--index", "819"],
+            "The '--index' option must be an int from 0 to 818 (this run held out 819 "
+            "validation images). Got 819 instead.",
+        ),
+        (
+            ["--split", "test", "--index", "10000"],
             "The '--index' option must be an int from 0 to 9999 (the test set has 10,000 "
             "images). Got 10000 instead.",
         ),
         (["--index", "-1"], "The '--index' option must be an int >= 0. Got -1 instead."),
         (
+            ["--split", "tests"],
+            "The '--split' option must be 'validation' (the images the run held out: look there "
+            "to decide what to change) or 'test' (the final score). Got 'tests' instead.",
+        ),
+        (
             ["{tmp}/x.png", "--index", "3"],
-            "The '--index' option chooses a test image: give it or pictures, not both.",
+            "The '--index' option chooses a validation or test image: give it or pictures, "
+            "not both.",
+        ),
+        (
+            ["{tmp}/x.png", "--split", "test"],
+            "The '--split' option chooses a validation or test image: give it or pictures, "
+            "not both.",
         ),
         (["{tmp}/x.png"], "Cannot read {tmp}/x.png: it does not exist; give a PNG or JPEG"),
     ],
@@ -220,12 +269,14 @@ def test_a_run_folder_that_cannot_be_written_is_reported(run, monkeypatch):
     )
 
 
-def test_help_says_index_is_a_look_at_the_test_set():
+def test_help_says_validation_is_the_default_and_the_test_set_chooses_nothing():
     result = invoke("inspect", "--help")
     assert result.exit_code == 0
     text = " ".join(result.stdout.replace("│", " ").split())
-    assert "Which image of the TEST set to look at (default 0)." in text
-    assert "It is a look, not a choice" in text
+    assert "Which image of --split to look at (default 0)." in text
+    assert "'validation' (default: the images this run held out, from its own seed;" in text
+    assert "'test' (a look at the final score's images, which choose nothing)" in text
+    assert "the digit is one of the run's validation images" in text
 
 
 def test_the_app_lists_inspect():

@@ -1,6 +1,8 @@
 """Inspection: every registered CNN's feature maps, filters and saliency, checked against plain
 Keras (sub-models, layers applied by hand), TensorFlow's GradientTape and finite differences;
-then the figures drawn from them.
+then the figures drawn from them. The saliency is the gradient of the digit's logit (the final
+softmax Dense layer's pre-activation), not of its probability, which a confident network's
+saturated softmax makes tiny.
 
 Parametrized over `list_models()` on freshly built, untrained models: a new model is inspected
 the moment it registers.
@@ -20,6 +22,8 @@ from matplotlib.image import imread
 from mnist_lab.core.errors import MnistLabError
 from mnist_lab.data.preprocess import normalize
 from mnist_lab.evaluation.inspection import (
+    LOG_PROBABILITY,
+    LOGIT,
     InspectionError,
     Inspector,
     NoConvolutionError,
@@ -283,7 +287,14 @@ def test_a_subclassed_model_is_refused_with_what_to_do(images):
     model(images)
     with pytest.raises(InspectionError, match=r"is a subclassed keras\.Model \(Subclassed\)"):
         feature_maps(model, images)
-    assert saliency(model, images[0], 3).shape == (28, 28)  # a gradient needs no graph
+    # A gradient needs no graph: without one, that of the log-probability (no head to read).
+    assert Inspector(model).saliency_of == LOG_PROBABILITY
+    x = tf.constant(images[:1])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        log_p = tf.math.log(model(x, training=False)[0, 3])
+    expected = tape.gradient(log_p, x).numpy()[0, ..., 0]
+    np.testing.assert_allclose(saliency(model, images[0], 3), expected, rtol=1e-5, atol=1e-9)
 
 
 def test_a_convolution_hidden_in_a_custom_layer_is_named(images):
@@ -360,6 +371,36 @@ def float64_reference():
         keras.config.set_dtype_policy(previous[1])
 
 
+def logits_of(model, x) -> np.ndarray:
+    """The model's logits, straight from Keras: the model called with its head's softmax
+    replaced by the identity (and put back), so no code of the library computes them."""
+    head = model.layers[-1]
+    assert isinstance(head, layers.Dense) and head.activation is keras.activations.softmax
+    head.activation = keras.activations.linear
+    try:
+        return model(x, training=False)
+    finally:
+        head.activation = keras.activations.softmax
+
+
+def logit_gradient(model, image, digit) -> np.ndarray:
+    """d logit(digit) / d pixel by a GradientTape of `logits_of`."""
+    x = tf.constant(image[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        chosen = logits_of(model, x)[0, digit]
+    return tape.gradient(chosen, x).numpy()[0, ..., 0]
+
+
+def probability_gradient(model, image, digit) -> np.ndarray:
+    """d p(digit) / d pixel: what the saliency is not."""
+    x = tf.constant(image[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        chosen = model(x, training=False)[0, digit]
+    return tape.gradient(chosen, x).numpy()[0, ..., 0]
+
+
 def test_saliency_matches_finite_differences_in_float64(float64_reference):
     """On an image without blank pixels: the untrained network has zero biases, so a blank
     area puts its ReLUs exactly at their kink, where a difference quotient averages both sides."""
@@ -369,8 +410,8 @@ def test_saliency_matches_finite_differences_in_float64(float64_reference):
     gradient = saliency(model, image, digit)
     assert gradient.shape == (28, 28) and gradient.dtype == np.float64
 
-    def probability(x):
-        return float(np.asarray(model(x[np.newaxis], training=False))[0, digit])
+    def logit(x):
+        return float(np.asarray(logits_of(model, x[np.newaxis]))[0, digit])
 
     step = 1e-6
     largest = np.argsort(-np.abs(gradient).ravel())[:4]
@@ -379,28 +420,71 @@ def test_saliency_matches_finite_differences_in_float64(float64_reference):
         plus, minus = image.copy(), image.copy()
         plus[row, col] += step
         minus[row, col] -= step
-        estimate = (probability(plus) - probability(minus)) / (2 * step)
+        estimate = (logit(plus) - logit(minus)) / (2 * step)
         assert estimate == pytest.approx(gradient[row, col], rel=1e-5, abs=1e-9), (row, col)
     assert np.abs(gradient).max() > 1e-4  # the check above compared real numbers, not zeros
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_saliency_equals_a_gradient_tape_of_the_model(built, images, name):
+def test_saliency_equals_a_gradient_tape_of_the_logit(built, images, name):
     model, digit = built[name], 3
+    assert Inspector(model).saliency_of == LOGIT  # every model of the zoo ends in a softmax Dense
+    expected = logit_gradient(model, images[0], digit)
+    np.testing.assert_allclose(saliency(model, images[0], digit), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_the_logits_gradients_give_the_probabilitys_by_the_softmax_derivative(built, images):
+    """d p_d = p_d (d z_d - sum_k p_k d z_k): the ten logit saliencies and the probabilities
+    give back the probability's gradient, computed by the tape on its own."""
+    model = built["reference"]
+    probabilities = np.asarray(model(images[1:2], training=False))[0].astype(np.float64)
+    logits = np.stack([saliency(model, images[1], digit) for digit in range(10)])
+    mixed = np.tensordot(probabilities, logits, axes=1)
+    for digit in (0, 4, 9):
+        expected = probability_gradient(model, images[1], digit)
+        derived = probabilities[digit] * (logits[digit] - mixed)
+        np.testing.assert_allclose(derived, expected, rtol=1e-4, atol=1e-7)
+    assert np.abs(logits.sum(axis=0)).max() > 1e-4  # unlike the probabilities', they do not cancel
+
+
+def test_a_confident_networks_probability_gradient_is_tiny_its_logits_is_not(images):
+    """The reason for the logit: a softmax near 1 is flat, p (1 - p) multiplies the
+    probability's gradient by almost nothing, on every pixel; the logit's keeps its size."""
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = layers.Flatten()(layers.MaxPooling2D()(x))
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax", name="head")(x))
+    head = model.get_layer("head")
+    head.kernel.assign(head.kernel * 100)  # larger logits: a confident answer
+    probabilities = np.asarray(model(images[:1], training=False))[0]
+    digit = int(probabilities.argmax())
+    assert probabilities[digit] > 0.9999
+    logit = saliency(model, images[0], digit)
+    np.testing.assert_allclose(logit, logit_gradient(model, images[0], digit), rtol=1e-5, atol=1e-7)
+    probability = probability_gradient(model, images[0], digit)
+    assert np.abs(probability).max() < 1e-3 * np.abs(logit).max()
+
+
+def test_a_model_without_a_softmax_dense_head_gets_the_log_probability(images):
+    """A separate Activation layer leaves no Dense layer whose pre-activation is the logits."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Dense(10)(layers.Flatten()(layers.Conv2D(2, 3)(inputs)))
+    model = keras.Model(inputs, layers.Activation("softmax")(x))
+    inspector = Inspector(model)
+    assert inspector.saliency_of == LOG_PROBABILITY
     x = tf.constant(images[:1])
     with tf.GradientTape() as tape:
         tape.watch(x)
-        chosen = model(x, training=False)[:, digit]
-    expected = tape.gradient(chosen, x).numpy()[0, ..., 0]
-    np.testing.assert_allclose(saliency(model, images[0], digit), expected, rtol=1e-5, atol=1e-9)
-
-
-def test_the_saliencies_of_all_ten_digits_sum_to_zero(built, images):
-    """The probabilities always sum to 1, so their gradients sum to 0."""
-    model = built["reference"]
-    gradients = np.stack([saliency(model, images[1], digit) for digit in range(10)])
-    assert np.abs(gradients).max() > 1e-5
-    np.testing.assert_allclose(gradients.sum(axis=0), 0, atol=1e-6)
+        log_p = tf.math.log(model(x, training=False)[0, 5])
+    expected = tape.gradient(log_p, x).numpy()[0, ..., 0]
+    np.testing.assert_allclose(inspector.saliency(images[0], 5), expected, rtol=1e-5, atol=1e-9)
+    look = inspector.look(images[0])
+    assert look.saliency_of == LOG_PROBABILITY
+    np.testing.assert_allclose(
+        look.saliency, inspector.saliency(images[0], look.digit), rtol=1e-4, atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("name", CNNS)
@@ -547,6 +631,8 @@ def test_saliency_figure_overlays_the_gradient_on_the_digit(built, mnist, tmp_pa
     assert rgba.shape == (28, 28, 4)
     strongest = np.unravel_index(np.abs(look.saliency).argmax(), (28, 28))
     assert rgba[strongest][3] == pytest.approx(0.9)  # the largest gradient is the most opaque
-    assert colour_bar.get_ylabel() == f"d p({look.digit}) / d pixel"
+    assert colour_bar.get_ylabel() == f"d logit({look.digit}) / d pixel"
+    of_log_p = saliency_figure(digit_image, look.saliency, 4, 0.5, of=LOG_PROBABILITY)
+    assert of_log_p.axes[2].get_ylabel() == "d log p(4) / d pixel"
     png = imread(save_figure(figure, tmp_path / "saliency.png"))
     assert png.shape[:2] == (390, 750)

@@ -162,7 +162,7 @@ def test_a_drawing_is_recognised_as_predict_recognises_the_same_picture(client, 
     assert np.asarray(answer["filters"]["kernels"]).shape == (32, 3, 3)
     saliency = np.asarray(answer["saliency"])
     assert saliency.shape == (28, 28) and np.abs(saliency).max() == pytest.approx(1)
-    assert answer["saliency_scale"] > 0
+    assert answer["saliency_scale"] > 0 and answer["saliency_of"] == "logit"
     assert (answer["run"], answer["model"], answer["epoch"]) == (
         trained["run"].name,
         "reference",
@@ -434,7 +434,7 @@ def test_unknown_paths_and_methods_answer_json(client):
         client.get("/api/nothing"),
         404,
         "There is nothing at /api/nothing; the page is at / and the API is /api/runs, "
-        "/api/predict and /api/test-digit.",
+        "/api/predict and /api/validation-digit.",
     )
     assert_error(client.get("/api/predict"), 405, "/api/predict does not answer GET requests.")
 

@@ -1,6 +1,7 @@
 """The lab's page in a real browser: the real server (uvicorn, on 127.0.0.1) serving two tiny runs,
 the system's Chromium driven through Playwright drawing a 7 with the mouse, and what the page
-shows; plus the page's files and the test-digit endpoint through Starlette's TestClient.
+shows; plus the page's files and the validation-digit endpoint (and its old name, test-digit)
+through Starlette's TestClient.
 
 Like the site test, the browser test skips with an install line when Playwright or Chromium is
 missing, and fails instead in CI. MNIST_LAB_SCREENSHOT=1 also saves docs/assets/lab.png.
@@ -48,7 +49,7 @@ def app(trained):
     return create_app([trained["reference"], trained["mlp"]])
 
 
-# --- the page's files and the test digits, no browser needed ----------------------------------
+# --- the page's files and the validation digits, no browser needed ----------------------------
 
 
 def test_the_page_and_its_files_are_served_from_the_package(app):
@@ -70,22 +71,48 @@ def test_the_page_and_its_files_are_served_from_the_package(app):
             assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text), name
 
 
-def test_a_test_digit_is_an_mnist_test_image_and_a_wrong_one_is_wrong(app, trained, mnist):
+@pytest.fixture(scope="module")
+def validation(trained, mnist):
+    """The reference run's validation images, as training split them."""
+    from mnist_lab.evaluation.splits import run_split
+    from mnist_lab.runs import Run
+
+    return run_split(Run(trained["reference"]), "validation", mnist)
+
+
+def test_a_digit_to_try_is_one_of_the_runs_validation_images_and_a_wrong_one_is_wrong(
+    app, trained, validation
+):
     from mnist_lab.evaluation.reports import load_run_model
 
     with TestClient(app) as client:
         run = trained["reference"].name
-        digit = client.get("/api/test-digit", params={"run": run}).json()
+        digit = client.get("/api/validation-digit", params={"run": run}).json()
         index = digit["index"]
-        assert digit["label"] == mnist.test.labels[index]
+        assert digit["split"] == "validation" and 0 <= index < len(validation) == 819
+        assert digit["label"] == validation.labels[index]
         pixels = np.array(digit["pixels"])
         assert pixels.shape == (28, 28)
-        np.testing.assert_allclose(pixels, mnist.test.images[index] / 255, atol=1e-4)
+        np.testing.assert_allclose(pixels, validation.images[index] / 255, atol=1e-4)
 
-        wrong = client.get("/api/test-digit", params={"run": run, "wrong": "1"}).json()
+        wrong = client.get("/api/validation-digit", params={"run": run, "wrong": "1"}).json()
         model = load_run_model(trained["reference"])
-        image = mnist.test.images[wrong["index"]][None].astype("float32") / 255
+        image = validation.images[wrong["index"]][None].astype("float32") / 255
+        assert wrong["label"] == validation.labels[wrong["index"]]
         assert np.argmax(model.predict(image, verbose=0)) != wrong["label"]
+
+
+def test_the_old_test_digit_endpoint_answers_as_the_validation_one(app, trained):
+    """/api/test-digit is the old name of /api/validation-digit: same generator state, same
+    digit (a validation one: the page no longer draws test images to pick from)."""
+    run = trained["reference"].name
+    answers = {}
+    with TestClient(app) as client:
+        for path in ("/api/validation-digit", "/api/test-digit"):
+            app.state.lab._random = np.random.default_rng(28)
+            answers[path] = client.get(path, params={"run": run, "wrong": "1"}).json()
+    assert answers["/api/test-digit"] == answers["/api/validation-digit"]
+    assert answers["/api/test-digit"]["split"] == "validation"
 
 
 @pytest.mark.parametrize(
@@ -100,13 +127,14 @@ def test_a_test_digit_is_an_mnist_test_image_and_a_wrong_one_is_wrong(app, train
         ),
     ],
 )
-def test_a_bad_test_digit_request_gets_its_status_and_sentence(
-    app, trained, params, status, message
+@pytest.mark.parametrize("path", ["/api/validation-digit", "/api/test-digit"])
+def test_a_bad_digit_request_gets_its_status_and_sentence(
+    app, trained, params, status, message, path
 ):
     if params.get("run") == "RUN":  # the served reference run
         params = {**params, "run": trained["reference"].name}
     with TestClient(app) as client:
-        answer = client.get("/api/test-digit", params=params)
+        answer = client.get(path, params=params)
     assert answer.status_code == status
     assert answer.json()["error"].startswith(message)
 
@@ -250,11 +278,14 @@ def test_drawing_a_digit_shows_what_each_run_makes_of_it(browser, lab_url, train
         page.wait_for_timeout(500)
         page.screenshot(path=str(SCREENSHOT))
 
-    # A test digit instead of a drawing, then Undo and Clear.
-    page.locator("#test-digit").click()
-    expect(panels.first.locator(".confidence")).to_contain_text("test image #", timeout=WAIT_MS)
+    # A validation digit instead of a drawing, then Undo and Clear.
+    page.locator("#validation-digit").click()
+    expect(panels.first.locator(".confidence")).to_contain_text(
+        "validation image #", timeout=WAIT_MS
+    )
+    expect(panels.first.locator(".saliency-of")).to_have_text("logit")
     _draw_seven(page)
-    expect(panels.first.locator(".confidence")).not_to_contain_text("test image")
+    expect(panels.first.locator(".confidence")).not_to_contain_text("validation image")
     page.locator("#undo").click()
     expect(panels.first.locator(".digit")).to_have_text("?")
     _draw_seven(page)

@@ -1,4 +1,5 @@
-"""Reports: evaluate a real (tiny) run on the test set and recognize digits saved as image files."""
+"""Reports: evaluate a real (tiny) run on the test set and on its own validation images, and
+recognize digits saved as image files."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def test_per_class_json_holds_the_documented_keys(run, evaluated):
     saved = json.loads((run.path / "per_class.json").read_text())
     assert set(saved) == {
         "model",
+        "split",
         "test_accuracy",
         "test_size",
         "errors",
@@ -97,7 +99,7 @@ def test_per_class_json_holds_the_documented_keys(run, evaluated):
         assert set(row) == PER_CLASS_KEYS
         assert row["accuracy"] == row["recall"]
         assert row["support"] == sum(saved["confusion_matrix"][int(digit)])
-    assert saved["test_accuracy"] == report["test_accuracy"]
+    assert saved["test_accuracy"] == report["test_accuracy"] and saved["split"] == "test"
     assert saved["per_class"] == report["per_class"]
     assert saved["most_confused"] == [list(pair) for pair in report["most_confused"]]
 
@@ -118,6 +120,95 @@ def test_evaluate_run_loads_the_data_of_the_run_when_none_is_given(
     assert folders == [run.config["data_dir"]]
     assert report["run"] == str(copy)
     assert set(REPORT_FILES) <= {path.name for path in copy.iterdir()}
+
+
+# --- error analysis on validation --------------------------------------------------------------
+
+VALIDATION_FILES = [
+    "confusion_matrix-validation.png",
+    "misclassified-validation.png",
+    "per_class-validation.json",
+]
+
+
+@pytest.fixture(scope="module")
+def validated(run, mnist, tmp_path_factory):
+    """A copy of the run evaluated on the test set, then on validation: the folder's files
+    before and after the validation report, and the report."""
+    copy = shutil.copytree(run.path, tmp_path_factory.mktemp("validated") / run.path.name)
+    evaluate_run(copy, dataset=mnist)
+    before = snapshot(copy)
+    report = evaluate_run(copy, dataset=mnist, split="validation")
+    return copy, before, report, snapshot(copy)
+
+
+def test_evaluate_on_validation_writes_its_own_files_and_keeps_the_test_ones(validated):
+    copy, before, report, after = validated
+    assert sorted(after) == sorted([*before, *VALIDATION_FILES])
+    assert {name: after[name] for name in before} == before  # the test report is untouched
+    assert report["files"] == {
+        "confusion_matrix": str(copy / "confusion_matrix-validation.png"),
+        "misclassified": str(copy / "misclassified-validation.png"),
+        "per_class": str(copy / "per_class-validation.json"),
+    }
+    saved = json.loads((copy / "per_class-validation.json").read_text())
+    assert saved["split"] == "validation" and "test_accuracy" not in saved
+    assert saved["validation_accuracy"] == report["validation_accuracy"]
+    assert imread(copy / "misclassified-validation.png").shape[:2] == (720, 1120)
+
+
+def test_validation_is_the_runs_own_held_out_images(run, validated, mnist):
+    """The images are exactly those the run validated on: training's own split of them gives
+    the same arrays, and the model's accuracy on them is the one train recorded."""
+    from mnist_lab.evaluation.splits import run_split
+    from mnist_lab.training import TrainConfig, prepare
+
+    _, _, report, _ = validated
+    metrics = run.metrics
+    assert report["validation_size"] == metrics["validation_size"] == 819  # of --limit 8192
+    assert report["validation_accuracy"] == pytest.approx(metrics["val_accuracy"], abs=1e-6)
+    config = TrainConfig(**{k: v for k, v in run.config.items() if k != "recipe"})
+    split = run_split(run, "validation", mnist)
+    np.testing.assert_array_equal(
+        split.images[..., None] / np.float32(255), prepare(mnist, config).x_val
+    )
+    np.testing.assert_array_equal(split.images, mnist.train.images[split.mnist_indices])
+    confusion = np.array(report["confusion_matrix"])
+    np.testing.assert_array_equal(confusion.sum(axis=1), np.bincount(split.labels, minlength=10))
+
+
+def test_evaluate_split_validation_from_the_command_line(copy_trained_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from mnist_lab.cli import app
+
+    copy = copy_trained_run("reference", tmp_path)  # a copy never evaluated
+    result = CliRunner().invoke(app, ["evaluate", str(copy), "--split", "validation"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((copy / "per_class-validation.json").read_text())
+    assert f"reference: validation accuracy {saved['validation_accuracy']:.2%}" in result.stdout
+    assert f"({saved['errors']:,} of 819 validation images wrong)" in result.stdout
+    assert (
+        "Wrote confusion_matrix-validation.png, misclassified-validation.png, "
+        "per_class-validation.json" in result.stdout
+    )
+    assert not (copy / "per_class.json").exists()  # the test set was not looked at
+
+
+def test_a_bad_split_is_one_line_saying_what_to_give(run, tmp_path):
+    from typer.testing import CliRunner
+
+    from mnist_lab.cli import app
+    from mnist_lab.core.errors import ConfigError
+
+    result = CliRunner().invoke(app, ["evaluate", str(run.path), "--split", "train"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: The '--split' option must be 'validation' (the images the run held out: look "
+        "there to decide what to change) or 'test' (the final score). Got 'train' instead."
+    ]
+    with pytest.raises(ConfigError, match=r"^The 'split' option must be 'validation' "):
+        evaluate_run(run.path, split="val")
 
 
 @pytest.fixture(scope="module")

@@ -106,6 +106,27 @@ def test_prepare_limit_and_seed(mnist):
     assert not np.array_equal(first.y_val, other.y_val)
 
 
+@pytest.mark.parametrize("limit", [None, 1000])
+def test_prepare_splits_as_split_indices_says_and_as_runs_always_did(mnist, limit):
+    """`evaluate`/`inspect --split validation` find a run's validation images through
+    split_indices: they must be prepare's, and those of runs trained before it existed."""
+    from mnist_lab.data.preprocess import normalize, stratified_split
+    from mnist_lab.evaluation.splits import split_indices
+
+    config = TrainConfig(model="reference", limit=limit, seed=3)
+    data = prepare(mnist, config)
+    images, labels = mnist.train
+    train_idx, val_idx = split_indices(labels, 0.1, 3, limit)
+    np.testing.assert_array_equal(data.x_val, normalize(images[val_idx]))
+    np.testing.assert_array_equal(data.x_train, normalize(images[train_idx]))
+    # The split as prepare computed it before split_indices: subset first, then stratified.
+    subset = np.arange(len(labels))
+    if limit is not None:
+        subset = np.sort(np.random.default_rng(3).permutation(len(labels))[:limit])
+    _, old_val = stratified_split(labels[subset], 0.1, 3)
+    np.testing.assert_array_equal(val_idx, subset[old_val])
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, mnist):
     """A real two-epoch run on 1,024 images."""
@@ -220,6 +241,39 @@ def test_run_metrics_hold_the_final_models_validation_scores(quick_run, mnist):
     # Without a precise-BN pass, the final model is the last epoch's: Keras's figure agrees.
     assert metrics["val_accuracy"] == pytest.approx(quick_run.history[-1]["val_accuracy"], abs=1e-6)
     assert metrics["val_loss"] == pytest.approx(quick_run.history[-1]["val_loss"], rel=1e-4)
+
+
+def test_run_metrics_hold_the_plain_test_crossentropy_of_the_saved_model(quick_run, mnist):
+    """Beside the recipe's loss, every run records the plain cross-entropy of its test
+    predictions; the reference trains without smoothing or penalty, so the two agree."""
+    from mnist_lab.evaluation import crossentropy
+
+    metrics = quick_run.metrics
+    model = keras.saving.load_model(quick_run.path / "model.keras", safe_mode=True)
+    images = mnist.test.images.astype(np.float32)[..., None] / 255
+    probabilities = model.predict(images, batch_size=1024, verbose=0)
+    expected = crossentropy(probabilities, mnist.test.labels)
+    assert metrics["test_crossentropy"] == pytest.approx(expected, rel=1e-5)
+    assert metrics["test_crossentropy"] == pytest.approx(metrics["test_loss"], rel=1e-3)
+
+
+def test_a_label_smoothed_run_records_both_losses(clean_registry, tmp_path, mnist):
+    """`test_loss` is the recipe's smoothed loss; `test_crossentropy` the plain one, the number
+    a leaderboard compares across models."""
+    clean_registry.register_model(
+        "smooth-mlp", recipe=Recipe(epochs=1, batch_size=64, label_smoothing=0.1)
+    )(model_info("mlp").builder)
+    config = TrainConfig(model="smooth-mlp", limit=512, out=str(tmp_path), seed=0)
+    run = train(config, dataset=mnist, verbose=0)
+    model = keras.saving.load_model(run.path / "model.keras", safe_mode=True)
+    images = mnist.test.images.astype(np.float32)[..., None] / 255
+    probabilities = model.predict(images, batch_size=1024, verbose=0)
+    truth = np.eye(10, dtype=np.float32)[mnist.test.labels]
+    plain = keras.losses.CategoricalCrossentropy()(truth, probabilities)
+    smoothed = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(truth, probabilities)
+    assert run.metrics["test_crossentropy"] == pytest.approx(float(plain), rel=1e-4)
+    assert run.metrics["test_loss"] == pytest.approx(float(smoothed), rel=1e-4)
+    assert abs(float(smoothed) - float(plain)) > 0.05  # the two measures really differ here
 
 
 def test_a_precise_bn_pass_is_scored_on_validation_after_it(clean_registry, tmp_path, mnist):

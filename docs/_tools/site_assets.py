@@ -342,7 +342,7 @@ def inside_assets(run_path: Path, dataset: Any, out: Path) -> dict[str, str]:
     from mnist_lab.evaluation import inspection
     from mnist_lab.evaluation.reports import load_run_model
 
-    seen = inspection.inspect_run(run_path, index=INSIDE_DIGIT, dataset=dataset)
+    seen = inspection.inspect_run(run_path, index=INSIDE_DIGIT, split="test", dataset=dataset)
     shutil.copyfile(run_path / inspection.FILTERS_PNG, out / INSIDE_FILTERS_PNG)
     shutil.copyfile(run_path / inspection.FEATURE_MAPS_PNG, out / INSIDE_MAPS_PNG)
     digit = seen["digits"][0]
@@ -351,7 +351,8 @@ def inside_assets(run_path: Path, dataset: Any, out: Path) -> dict[str, str]:
     model = load_run_model(run_path)
     probabilities = np.asarray(model.predict(normalize(test_images), batch_size=1024, verbose=0))
     mistake = int(evaluation.worst_mistakes(probabilities, labels, k=1)[0])
-    wrong = inspection.inspect_run(run_path, index=mistake, dataset=dataset)["digits"][0]
+    inspected = inspection.inspect_run(run_path, index=mistake, split="test", dataset=dataset)
+    wrong = inspected["digits"][0]
     shutil.copyfile(run_path / inspection.SALIENCY_PNG, out / INSIDE_SALIENCY_PNG)
     return {
         "inside.digit_index": str(INSIDE_DIGIT),

@@ -1,10 +1,13 @@
 """Exercise 16, looking inside: feature maps, first-layer filters and saliency, compared with the
 library's own (`mnist_lab.inspection`, what `mnist-lab inspect` draws) on an untrained reference
-CNN, on `fast` (whose first layer is not a convolution) and on a functional model."""
+CNN, on `fast` (whose first layer is not a convolution) and on a functional model; the saliency
+(the gradient of a digit's logit) also with a GradientTape written here, on a confident model
+whose probability's gradient is nearly zero."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from mnist_lab import inspection
 from mnist_lab.preprocess import normalize
@@ -191,8 +194,25 @@ def saliency_of(exercise, model, image, digit) -> np.ndarray:
     return gradient
 
 
+def tape_gradient(model, image, score) -> np.ndarray:
+    """d score / d pixel, `score(probabilities, logits)` of the image's batch of one; the logits
+    straight from Keras (the head's softmax swapped for the identity while the model runs)."""
+    head = model.layers[-1]
+    x = tf.constant(image[np.newaxis])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        probabilities = model(x, training=False)
+        head.activation = keras.activations.linear
+        try:
+            logits = model(x, training=False)
+        finally:
+            head.activation = keras.activations.softmax
+        chosen = score(probabilities[0], logits[0])
+    return tape.gradient(chosen, x).numpy()[0, :, :, 0]
+
+
 def check_saliency(gradient, model, image, digit) -> None:
-    """Fail with what the gradient is, if it is not d p(digit) / d pixel."""
+    """Fail with what the gradient is, if it is not d logit(digit) / d pixel."""
     expected = inspection.saliency(model, image, digit)
     if np.allclose(gradient, expected, rtol=1e-4, atol=1e-8):
         return
@@ -202,20 +222,36 @@ def check_saliency(gradient, model, image, digit) -> None:
         if other != digit
         and np.allclose(gradient, inspection.saliency(model, image, other), atol=1e-8)
     ]
+    probability = tape_gradient(model, image, lambda p, z: p[digit])
+    log_probability = tape_gradient(model, image, lambda p, z: tf.math.log(p[digit]))
     if np.abs(gradient).max() < 1e-9:
         why = (
             "it is zero everywhere: did you take the gradient of all ten probabilities together? "
-            "They always sum to 1, so their gradient is 0; take [0, digit]"
+            "They always sum to 1, so their gradient is 0; take the logit of one digit, [0, digit]"
         )
+    elif np.allclose(gradient, probability, rtol=1e-4, atol=1e-9):
+        why = (
+            f"it is the gradient of digit {digit}'s probability: take its logit, the last "
+            "layer's kernel and bias applied to that layer's input (the softmax's input), since "
+            "a confident softmax is saturated and its probability's gradient nearly 0"
+        )
+    elif np.allclose(gradient, log_probability, rtol=1e-4, atol=1e-9):
+        why = (
+            f"it is the gradient of log p({digit}), which also subtracts the other digits' "
+            "logits: take the logit itself, the last layer's kernel and bias applied to that "
+            "layer's input"
+        )
+    elif np.allclose(gradient, tape_gradient(model, image, lambda p, z: tf.reduce_sum(z))):
+        why = "it is the gradient of all ten logits together: take [0, digit] only"
     elif others:
-        why = f"it is the gradient of digit {others[0]}'s probability instead of digit {digit}'s"
+        why = f"it is the gradient of digit {others[0]}'s logit instead of digit {digit}'s"
     elif np.all(gradient >= 0) and np.allclose(gradient, np.abs(expected), atol=1e-8):
         why = "it is the gradient's absolute value: return the gradient itself, signs included"
     else:
         gap = float(np.abs(gradient - expected).max())
         why = f"it differs from the library's by up to {gap:.3g}"
     pytest.fail(
-        f"saliency(model, image, {digit}) should be d p({digit}) / d pixel, but {why}",
+        f"saliency(model, image, {digit}) should be d logit({digit}) / d pixel, but {why}",
         pytrace=False,
     )
 
@@ -227,6 +263,40 @@ def test_saliency_equals_the_librarys(exercise, reference, digits, digit):
 
 def test_saliency_on_a_functional_model_and_another_image(exercise, functional, digits):
     check_saliency(saliency_of(exercise, functional, digits[2], 4), functional, digits[2], 4)
+
+
+@pytest.fixture(scope="module")
+def confident():
+    """A small CNN whose head's kernel is scaled up: its answers are nearly certain."""
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.Flatten()(keras.layers.MaxPooling2D()(x))
+    head = keras.layers.Dense(10, activation="softmax")
+    model = keras.Model(inputs, head(x))
+    head.kernel.assign(head.kernel * 100)
+    return model
+
+
+def test_saliency_of_a_confident_network_is_the_logits_gradient(exercise, confident, digits):
+    image = digits[0]
+    probabilities = np.asarray(confident(image[np.newaxis], training=False))[0]
+    digit = int(probabilities.argmax())
+    assert probabilities[digit] > 0.999, "the test's model should be confident"
+    gradient = saliency_of(exercise, confident, image, digit)
+    expected = tape_gradient(confident, image, lambda p, z: z[digit])
+    probability = tape_gradient(confident, image, lambda p, z: p[digit])
+    if np.allclose(gradient, expected, rtol=1e-4, atol=1e-7):
+        return
+    if np.abs(gradient).max() < 1e-2 * np.abs(expected).max():
+        pytest.fail(
+            f"this network is {probabilities[digit]:.4%} sure of digit {digit}, and your saliency "
+            f"is at most {np.abs(gradient).max():.2g} (the probability's gradient is at most "
+            f"{np.abs(probability).max():.2g}): a saturated softmax hides which pixels matter. "
+            f"Take the gradient of the logit, which reaches {np.abs(expected).max():.2g}",
+            pytrace=False,
+        )
+    check_saliency(gradient, confident, image, digit)
 
 
 def test_saliency_leaves_the_image_as_it_was(exercise, reference, digits):

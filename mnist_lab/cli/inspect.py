@@ -26,15 +26,24 @@ def inspect_command(
         Optional[list[Path]],  # noqa: UP045  (typer needs Optional on Python 3.10)
         typer.Argument(
             help="PNG or JPEG pictures of single digits to look at, prepared as 'predict' "
-            "prepares them (default: a test image, see --index).",
+            "prepares them (default: an image of --split, see --index).",
+            show_default=False,
+        ),
+    ] = None,
+    split: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="[validation|test]",
+            help="Which images --index counts in: 'validation' (default: the images this run "
+            "held out, from its own seed; look at mistakes there before changing anything) or "
+            "'test' (a look at the final score's images, which choose nothing).",
             show_default=False,
         ),
     ] = None,
     index: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(
-            help="Which image of the TEST set to look at (default 0). It is a look, not a "
-            "choice: choose models and settings on validation, never on test images.",
+            help="Which image of --split to look at (default 0).",
             show_default=False,
         ),
     ] = None,
@@ -43,17 +52,22 @@ def inspect_command(
     """Write a run's filters.png, feature_maps.png and saliency.png; print its layer table.
 
     The figures show the first convolution's filters, every convolution's feature maps for one
-    digit, and which pixels the predicted digit depends on. Several pictures each get their
-    own feature_maps-NAME.png and saliency-NAME.png; the run's other files are never touched.
+    digit, and which pixels the predicted digit's logit (its score before the softmax) depends
+    on. Without pictures, the digit is one of the run's validation images. Several pictures
+    each get their own feature_maps-NAME.png and saliency-NAME.png; the run's other files are
+    never touched.
     """
     from mnist_lab.evaluation.inspection import inspect_run
+    from mnist_lab.evaluation.splits import check_split
 
+    if split is not None:
+        check_split(split)  # a bad value fails before MNIST is loaded
     dataset = None
     if data_dir is not None and not images:
         from mnist_lab.data import load_mnist
 
         dataset = load_mnist(data_dir)
-    report = inspect_run(run, images or (), index=index, dataset=dataset)
+    report = inspect_run(run, images or (), index=index, split=split, dataset=dataset)
     layers = report["layers"]
     print_table(
         f"Layers of {report['model']}",

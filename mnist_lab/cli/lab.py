@@ -45,8 +45,9 @@ def lab_command(
     kept epoch weights); POST /api/predict takes {"run": NAME, "image": "data:image/png;base64,..."
     or "pixels": 28x28 numbers in [0, 1], "epoch": N (optional)} and answers the digit, the ten
     probabilities, the 28x28 input the network saw, every convolution's feature maps, the first
-    layer's filters and the saliency; GET /api/test-digit?run=NAME&wrong=1 gives a test digit
-    (one the run gets wrong) as pixels. Errors answer {"error": "..."} with a 4xx status.
+    layer's filters and the saliency; GET /api/validation-digit?run=NAME&wrong=1 gives one of
+    the run's validation digits (one it gets wrong) as pixels (/api/test-digit is its old
+    name). Errors answer {"error": "..."} with a 4xx status.
     """
     from mnist_lab.lab.catalog import servable_runs
     from mnist_lab.lab.server import check_address, is_local, serve

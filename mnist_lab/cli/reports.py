@@ -22,15 +22,34 @@ RunArgument = Annotated[Path, typer.Argument(help="A run folder written by 'mnis
 
 
 @app.command("evaluate", cls=OneLineCommand)
-def evaluate_command(run: RunArgument, data_dir: DataDirOption = None) -> None:
-    """Write a run's confusion matrix, worst mistakes and per-digit metrics; print a report."""
+def evaluate_command(
+    run: RunArgument,
+    split: Annotated[
+        str,
+        typer.Option(
+            metavar="[validation|test]",
+            help="Which images to evaluate on: 'test' (the 10,000 test images, the final score, "
+            "which chooses nothing) or 'validation' (the images this run held out, from its "
+            "own seed: look there before deciding what to change). Validation files are named "
+            "*-validation.png and per_class-validation.json, beside the test ones.",
+        ),
+    ] = "test",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a run's confusion matrix, worst mistakes and per-digit metrics; print a report.
+
+    By default on the test set, the run's final score; with --split validation on the images the
+    run held out, where error analysis looks before anything is changed.
+    """
     from mnist_lab.data import load_mnist
     from mnist_lab.evaluation.reports import evaluate_run
+    from mnist_lab.evaluation.splits import check_split
 
-    report = evaluate_run(run, dataset=load_mnist(data_dir) if data_dir else None)
+    split = check_split(split)  # a bad value fails before MNIST is loaded
+    report = evaluate_run(run, dataset=load_mnist(data_dir) if data_dir else None, split=split)
     console().print(
-        f"{report['model']}: test accuracy {report['test_accuracy']:.2%} "
-        f"({report['errors']:,} of {report['test_size']:,} test images wrong)"
+        f"{report['model']}: {split} accuracy {report[f'{split}_accuracy']:.2%} "
+        f"({report['errors']:,} of {report[f'{split}_size']:,} {split} images wrong)"
     )
     confused = ", ".join(
         f"{true} taken for {predicted} ({count}x)"

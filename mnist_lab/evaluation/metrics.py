@@ -1,4 +1,4 @@
-"""What a model gets wrong: confusion matrix, per-digit metrics and its worst mistakes (numpy only).
+"""What a model gets wrong: confusion matrix, per-digit metrics, worst mistakes, cross-entropy.
 
 Everything here works on predictions that are already made (labels, predicted labels or
 probabilities as numpy arrays), so it is fast, exact and testable without TensorFlow.
@@ -106,3 +106,30 @@ def worst_mistakes(probabilities: np.ndarray, labels: np.ndarray, k: int = 25) -
     # lexsort sorts by its last key first: highest confidence, then lowest index.
     order = np.lexsort((wrong, -confidence))
     return wrong[order][:k].astype(np.int64)
+
+
+EPSILON = 1e-7  # Keras's backend epsilon: probabilities are kept in [EPSILON, 1 - EPSILON]
+
+
+def crossentropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The plain categorical cross-entropy, mean of -log p(true digit), as Keras computes it.
+
+    No label smoothing and no weight penalty: the same number for every model, whatever loss it
+    trained with, so models can be compared on it. Like `keras.losses.categorical_crossentropy`,
+    each row is divided by its sum and kept within [EPSILON, 1 - EPSILON]; computed in float64.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 1:
+        raise ValueError(
+            "probabilities must be an array (N, classes) of model outputs, "
+            f"got shape {probabilities.shape}."
+        )
+    labels = check_labels(labels, probabilities.shape[1], subject="labels")
+    if labels.size != probabilities.shape[0] or labels.size == 0:
+        raise ValueError(
+            f"probabilities and labels must have the same length, at least 1, got "
+            f"{probabilities.shape[0]} rows of probabilities and {labels.size} labels."
+        )
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    chosen = np.clip(probabilities[np.arange(labels.size), labels], EPSILON, 1 - EPSILON)
+    return float(-np.log(chosen).mean())

@@ -296,14 +296,22 @@ def _with_blank(name: str):
 
 
 def saliency_figure(
-    image, saliency, digit: int, probability: float, *, label=None, title: str = ""
+    image,
+    saliency,
+    digit: int,
+    probability: float,
+    *,
+    label=None,
+    title: str = "",
+    of: str = "logit",
 ):
     """Which pixels a model's answer depends on: the digit, then its saliency over it.
 
-    `saliency` (28, 28) is d p(digit) / d pixel (`inspection.saliency`). It is drawn over the
-    digit, dimmed to gray, in red where more ink would raise the probability of `digit` and in
-    blue where it would lower it, more opaque where larger, with a colour bar. The title gives
-    the predicted `digit` and its `probability`, and the true `label` if known.
+    `saliency` (28, 28) is d logit(digit) / d pixel (`inspection.saliency`; `of` names what it
+    is the gradient of, "logit" or "log-probability", for the colour bar). It is drawn over the
+    digit, dimmed to gray, in red where more ink would raise the score of `digit` and in blue
+    where it would lower it, more opaque where larger, with a colour bar. The title gives the
+    predicted `digit` and its `probability`, and the true `label` if known.
     """
     import numpy as np
     from matplotlib.cm import ScalarMappable
@@ -331,7 +339,8 @@ def saliency_figure(
         axes.set_yticks([])
     left.set_title("input")
     right.set_title("saliency over the input")
-    figure.colorbar(colours, ax=right, label=f"d p({digit}) / d pixel", shrink=0.9)
+    score = f"log p({digit})" if of == "log-probability" else f"logit({digit})"
+    figure.colorbar(colours, ax=right, label=f"d {score} / d pixel", shrink=0.9)
     answer = f"predicted {digit} ({probability:.2%})"
     if label is not None:
         answer += f", true {label}"

@@ -1,9 +1,13 @@
-"""Look inside a finished run: what its model gets wrong on the test set, and what it says on yours.
+"""Look inside a finished run: what its model gets wrong on a split of MNIST, and what it says on
+yours.
 
 `evaluate_run` adds three files to a run folder (confusion_matrix.png, misclassified.png,
-per_class.json) and never touches the others; `predict_images` reads digits from image files,
-prepared as MNIST was (see mnist_lab.data.images), and returns the model's top answers; with
-`show=True` it also saves the 28x28 image the model saw into the run's `seen/` folder.
+per_class.json for the test set; confusion_matrix-validation.png, misclassified-validation.png,
+per_class-validation.json for the run's validation images) and never touches the others: the
+test set's files are the final score, the validation files are where error analysis looks.
+`predict_images` reads digits from image files, prepared as MNIST was (see
+mnist_lab.data.images), and returns the model's top answers; with `show=True` it also saves the
+28x28 image the model saw into the run's `seen/` folder.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mnist_lab.core.fileio import atomic_path, write_json_atomic
 from mnist_lab.core.naming import claim_file
 from mnist_lab.data import images, preprocess
 from mnist_lab.evaluation import plots
+from mnist_lab.evaluation.splits import TEST, check_split, run_split
 
 CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON = (
     "confusion_matrix.png",
@@ -86,11 +91,21 @@ def _why_no_model(run: runs.Run) -> str:
     )
 
 
+def report_files(split: str) -> tuple[str, str, str]:
+    """The confusion matrix, gallery and per-digit file names of a split's report: the plain
+    names for the test set, '-validation' ones for validation (never overwriting each other)."""
+    names = (CONFUSION_PNG, MISTAKES_PNG, PER_CLASS_JSON)
+    if check_split(split) == TEST:
+        return names
+    first, second, third = (f"{Path(n).stem}-{split}{Path(n).suffix}" for n in names)
+    return first, second, third
+
+
 def predict_probabilities(model: Any, digits: np.ndarray) -> np.ndarray:
     """A run's model's probabilities (N, 10) for uint8 digits (N, 28, 28), in batches.
 
     Raises RunError if the model does not answer 10 probabilities per image (not an MNIST
-    classifier). `evaluate_run`, `predict_images` and the lab's wrong test digits all use it.
+    classifier). `evaluate_run`, `predict_images` and the lab's wrong digits all use it.
     """
     probabilities = np.asarray(
         model.predict(preprocess.normalize(digits), batch_size=BATCH_SIZE, verbose=0)
@@ -113,25 +128,26 @@ def most_confused(confusion: np.ndarray, count: int = TOP) -> list[tuple[int, in
     return sorted(mistakes, key=lambda cell: (-cell[2], cell[0], cell[1]))[:count]
 
 
-def evaluate_run(run_path: str | Path, dataset: Any = None) -> dict[str, Any]:
-    """Evaluate a run's model on the 10,000 test images and add its report files to the run.
+def evaluate_run(run_path: str | Path, dataset: Any = None, *, split: str = TEST) -> dict[str, Any]:
+    """Evaluate a run's model on a split of MNIST and add its report files to the run.
 
-    Writes confusion_matrix.png, misclassified.png (the 32 most confident mistakes) and
-    per_class.json: {"model", "test_accuracy", "test_size", "errors", "most_confused",
-    "per_class" (see evaluation.per_class_metrics), "confusion_matrix" (rows: true digits)}.
+    `split` is 'test' (the 10,000 test images: the final score, which chooses nothing) or
+    'validation' (the images the run held out, from its own seed: where to look before changing
+    anything). Writes the split's `report_files`: the confusion matrix, the 32 most confident
+    mistakes and the per-digit metrics {"model", "split", "SPLIT_accuracy", "SPLIT_size",
+    "errors", "most_confused", "per_class" (see evaluation.per_class_metrics),
+    "confusion_matrix" (rows: true digits)}, SPLIT being 'test' or 'validation'.
     Returns the same facts plus "run" and "files", the paths written (as strings).
     `dataset` defaults to load_mnist() from the run's data folder.
     """
+    split = check_split(split)
     path = Path(run_path).expanduser()
     run = runs.Run(path)
     model = load_run_model(path)
-    if dataset is None:
-        from mnist_lab.data import load_mnist
+    chosen = run_split(run, split, dataset)
+    images, labels = chosen.images, chosen.labels
 
-        dataset = load_mnist(run.config.get("data_dir"))
-    test_images, labels = dataset.test
-
-    probabilities = predict_probabilities(model, test_images)
+    probabilities = predict_probabilities(model, images)
     predictions = probabilities.argmax(axis=1)
     confusion = evaluation.confusion_matrix(labels, predictions)
     errors = int(len(labels) - np.trace(confusion))
@@ -139,8 +155,9 @@ def evaluate_run(run_path: str | Path, dataset: Any = None) -> dict[str, Any]:
     name = _model_name(run, path)
     report = {
         "model": name,
-        "test_accuracy": accuracy,
-        "test_size": len(labels),
+        "split": split,
+        f"{split}_accuracy": accuracy,
+        f"{split}_size": len(labels),
         "errors": errors,
         "most_confused": most_confused(confusion),
         "per_class": evaluation.per_class_metrics(confusion),
@@ -152,27 +169,30 @@ def evaluate_run(run_path: str | Path, dataset: Any = None) -> dict[str, Any]:
         f"true {labels[i]} → {predictions[i]}\n{probabilities[i, predictions[i]]:.0%}"
         for i in worst
     ]
-    counted = f"{len(labels):,} test images"
+    counted = f"{len(labels):,} {split} images"
     confusion_title = f"{name}: {accuracy:.2%} of {counted} right, {errors} wrong"
-    gallery_title = f"{name}: the {len(worst)} most confident mistakes (true → predicted)"
+    gallery_title = (
+        f"{name}: the {len(worst)} most confident mistakes on {split} images (true → predicted)"
+    )
+    confusion_png, mistakes_png, per_class_json = report_files(split)
     try:
         written = {
             "confusion_matrix": plots.save_figure(
                 plots.confusion_matrix_figure(confusion, title=confusion_title),
-                path / CONFUSION_PNG,
+                path / confusion_png,
             ),
             "misclassified": plots.save_figure(
-                plots.gallery_figure(test_images[worst], captions, title=gallery_title),
-                path / MISTAKES_PNG,
+                plots.gallery_figure(images[worst], captions, title=gallery_title),
+                path / mistakes_png,
             ),
         }
-        write_json_atomic(path / PER_CLASS_JSON, report)
+        write_json_atomic(path / per_class_json, report)
     except OSError as error:
         raise RunError(
             f"Cannot write the report into {path} ({error.strerror or error}); "
             "check that the run folder is writable."
         ) from None
-    written["per_class"] = path / PER_CLASS_JSON
+    written["per_class"] = path / per_class_json
     return {
         "run": str(path),
         **report,

@@ -1,4 +1,7 @@
-"""What the lab answers, without HTTP: a run's model's look at a digit, and a test digit to try.
+"""What the lab answers, without HTTP: a run's model's look at a digit, a validation digit to try.
+
+The digits to try are the run's own validation images (those it held out, from its seed): looking
+at its mistakes there is error analysis that may guide a change, which the test set must never do.
 
 `Lab` holds the served runs and their loaded models; the routes of `create_app` call its
 methods in the server's threads. Answers are JSON-ready lists, rounded to DECIMALS.
@@ -61,6 +64,7 @@ def look_answer(loaded: LoadedRun, name: str, epoch: int | None, model_input: np
         "filters": filters,
         "saliency": rounded(saliency),
         "saliency_scale": scale,
+        "saliency_of": look.saliency_of,
     }
 
 
@@ -70,7 +74,8 @@ class Lab:
     def __init__(self, run_folders: list[Path]) -> None:
         self.runs = run_names([Path(folder) for folder in run_folders])
         self.models = ModelCache()
-        self._test_set: Any = None  # MNIST's test split, read on the first test digit asked
+        self._dataset: Any = None  # MNIST, read on the first validation digit asked
+        self._validation: dict[str, Any] = {}  # run name -> its validation split (RunSplit)
         self._wrong: dict[str, np.ndarray] = {}  # run name -> indices its final model gets wrong
         self._lock = threading.Lock()
         self._random = np.random.default_rng()
@@ -111,43 +116,52 @@ class Lab:
             use_epoch(loaded, name, folder, epoch)
             return look_answer(loaded, name, epoch, model_input)
 
-    def test_digit(self, name: Any, wrong: Any) -> dict[str, Any]:
-        """A random test image; with `wrong` == "1", one the run's final weights get wrong."""
+    def validation_digit(self, name: Any, wrong: Any) -> dict[str, Any]:
+        """A random image of the run's validation split; with `wrong` == "1", one the run's final
+        weights get wrong. `index` counts in that split, as `mnist-lab inspect --index` does."""
         folder = self.folder(name)
         if wrong not in ("0", "1"):
             raise LabError(400, f"The 'wrong' parameter must be 0 or 1. Got {wrong!r} instead.")
-        with self._lock:
-            test = self._test_split()
+        validation = self._validation_split(name, folder)
         if wrong == "1":
-            candidates = self._wrong_indices(name, folder, test)
+            candidates = self._wrong_indices(name, folder, validation)
             if not len(candidates):
-                raise LabError(404, f"The run '{name}' gets every test digit right.")
+                raise LabError(404, f"The run '{name}' gets every validation digit right.")
             index = int(self._random.choice(candidates))
         else:
-            index = int(self._random.integers(len(test.labels)))
+            index = int(self._random.integers(len(validation.labels)))
         return {
-            "pixels": rounded(test.images[index] / 255),
-            "label": int(test.labels[index]),
+            "pixels": rounded(validation.images[index] / 255),
+            "label": int(validation.labels[index]),
             "index": index,
+            "split": validation.name,
         }
 
-    def _test_split(self) -> Any:
-        if self._test_set is None:
-            from mnist_lab.data import load_mnist
+    def _validation_split(self, name: str, folder: Path) -> Any:
+        from mnist_lab.core import runs
+        from mnist_lab.evaluation.splits import VALIDATION, run_split
 
-            try:
-                self._test_set = load_mnist().test
-            except MnistLabError as error:
-                raise LabError(500, f"The MNIST test set cannot be read: {error}") from None
-        return self._test_set
+        with self._lock:
+            if name not in self._validation:
+                try:
+                    if self._dataset is None:
+                        from mnist_lab.data import load_mnist
 
-    def _wrong_indices(self, name: str, folder: Path, test: Any) -> np.ndarray:
+                        self._dataset = load_mnist()
+                    self._validation[name] = run_split(runs.Run(folder), VALIDATION, self._dataset)
+                except MnistLabError as error:
+                    raise LabError(
+                        500, f"The validation digits of run '{name}' cannot be read: {error}"
+                    ) from None
+            return self._validation[name]
+
+    def _wrong_indices(self, name: str, folder: Path, validation: Any) -> np.ndarray:
         from mnist_lab.evaluation.reports import predict_probabilities
 
         loaded = self.models.get(name, folder)
-        with loaded.lock:  # once per run: the whole test set through the final weights
+        with loaded.lock:  # once per run: its validation images through the final weights
             if name not in self._wrong:
                 use_epoch(loaded, name, folder, None)
-                predicted = np.argmax(predict_probabilities(loaded.model, test.images), axis=1)
-                self._wrong[name] = np.flatnonzero(predicted != test.labels)
+                predicted = np.argmax(predict_probabilities(loaded.model, validation.images), 1)
+                self._wrong[name] = np.flatnonzero(predicted != validation.labels)
         return self._wrong[name]

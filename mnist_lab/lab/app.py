@@ -5,9 +5,18 @@ GET  /api/runs     -> [{"name", "model", "test_accuracy", "epochs", "date", "epo
                         "kept_epochs"}], one per served run, in the order given.
 POST /api/predict  {"run": NAME, "image": "data:image/png;base64,..." | "pixels": 28x28 in [0, 1],
                     "epoch": N (optional)} -> {"run", "model", "epoch", "digit", "probability",
-                    "probabilities", "input", "layers", "filters", "saliency", "saliency_scale"}.
-GET  /api/test-digit?run=NAME&wrong=0|1 -> {"pixels": 28x28 in [0, 1], "label", "index"}: a random
-                    MNIST test image, with wrong=1 one that the run's final model gets wrong.
+                    "probabilities", "input", "layers", "filters", "saliency", "saliency_scale",
+                    "saliency_of"}: the saliency is the gradient of the digit's logit
+                    ("logit"), or of its log-probability for a model without a softmax Dense
+                    head ("log-probability").
+GET  /api/validation-digit?run=NAME&wrong=0|1 -> {"pixels": 28x28 in [0, 1], "label", "index",
+                    "split": "validation"}: a random image of the run's validation split (the
+                    images it held out, from its own seed; `index` counts in that split, as
+                    `mnist-lab inspect --index` does), with wrong=1 one that the run's final
+                    model gets wrong. Error analysis looks at validation: the test set chooses
+                    nothing.
+GET  /api/test-digit -> the same as /api/validation-digit: its old name, kept for scripts that
+                    call it (it answered test images before; the page now asks for validation).
 
 The routes only read the request and call the `Lab` (answers.py) in a worker thread. Every error
 is {"error": "one sentence"} with its status: 404 for a run that is not served (catalog.py), 413
@@ -47,9 +56,9 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
         payload = parse_json(await read_body(request))
         return JSONResponse(await run_in_threadpool(lab.predict, payload))
 
-    async def api_test_digit(request: Request) -> JSONResponse:
+    async def api_validation_digit(request: Request) -> JSONResponse:
         run, wrong = request.query_params.get("run"), request.query_params.get("wrong", "0")
-        return JSONResponse(await run_in_threadpool(lab.test_digit, run, wrong))
+        return JSONResponse(await run_in_threadpool(lab.validation_digit, run, wrong))
 
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -62,7 +71,7 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
         assert isinstance(error, HTTPException)
         messages = {
             404: f"There is nothing at {request.url.path}; the page is at / and the API is "
-            "/api/runs, /api/predict and /api/test-digit.",
+            "/api/runs, /api/predict and /api/validation-digit.",
             405: f"{request.url.path} does not answer {request.method} requests.",
         }
         message = messages.get(error.status_code, str(error.detail))
@@ -76,7 +85,8 @@ def create_app(run_folders: Sequence[str | Path]) -> Starlette:
         routes=[
             Route("/api/runs", api_runs, methods=["GET"]),
             Route("/api/predict", api_predict, methods=["POST"]),
-            Route("/api/test-digit", api_test_digit, methods=["GET"]),
+            Route("/api/validation-digit", api_validation_digit, methods=["GET"]),
+            Route("/api/test-digit", api_validation_digit, methods=["GET"]),  # the old name
             Route("/", page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -22,6 +22,7 @@ from mnist_lab.core import runs
 from mnist_lab.core.errors import RunError, TrainingInterrupted, describe_os_error, first_line
 from mnist_lab.core.fileio import atomic_path
 from mnist_lab.evaluation import plots
+from mnist_lab.evaluation.metrics import crossentropy
 from mnist_lab.models.compiling import build_training_state, compile_with_recipe
 from mnist_lab.models.recipes import Recipe
 from mnist_lab.training import devices, interrupts, precise_bn
@@ -113,12 +114,14 @@ def fit_run(
             if strategy is not None:
                 placement["devices"] = devices.device_names(strategy)
             # Then the test set, once: nothing after this line changes the model it scored.
+            test_batch = even_batch(len(prepared.x_test), 1024, replicas)
             test_loss, test_accuracy = model.evaluate(
-                prepared.x_test,
-                prepared.y_test,
-                batch_size=even_batch(len(prepared.x_test), 1024, replicas),
-                verbose=0,
+                prepared.x_test, prepared.y_test, batch_size=test_batch, verbose=0
             )[:2]
+            # The loss the recipe trains with may smooth labels or add a weight penalty; the
+            # plain cross-entropy of the predictions compares every model on one scale.
+            test_probabilities = model.predict(prepared.x_test, batch_size=test_batch, verbose=0)
+            test_crossentropy = crossentropy(test_probabilities, prepared.y_test.argmax(axis=1))
             with interrupts.saving():
                 _complete(
                     run,
@@ -130,6 +133,7 @@ def fit_run(
                         "val_loss": val_loss,
                         "val_accuracy": val_accuracy,
                         "test_loss": test_loss,
+                        "test_crossentropy": test_crossentropy,
                         "test_accuracy": test_accuracy,
                     },
                     batch_norm_seconds,
@@ -202,8 +206,11 @@ def _complete(
     The training seconds are the epochs' own (checkpoints included) plus a precise-BN pass.
     `val_accuracy` and `val_loss` are the final model's (with its averaged weights and after a
     precise-BN pass, when the recipe has them, so they are judged on validation); the test
-    scores are the one look at the test set. `placement` gives the replicas, the global batch
-    size and the precision (and the devices' names on several devices).
+    scores are the one look at the test set: its accuracy, the recipe's loss (`test_loss`, with
+    its label smoothing and weight penalty, if any) and the plain cross-entropy of its
+    predictions (`test_crossentropy`, comparable across models). `placement` gives the
+    replicas, the global batch size and the precision (and the devices' names on several
+    devices).
     """
     epoch_seconds = sum(row["seconds"] for row in history)
     test_accuracy = float(scores["test_accuracy"])
@@ -213,6 +220,7 @@ def _complete(
             "model": config.model,
             "test_accuracy": test_accuracy,
             "test_loss": float(scores["test_loss"]),
+            "test_crossentropy": float(scores["test_crossentropy"]),
             "val_accuracy": float(scores["val_accuracy"]),
             "val_loss": float(scores["val_loss"]),
             "train_seconds": round(epoch_seconds + batch_norm_seconds, 3),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_lab.data import MnistData, preprocess
+from mnist_lab.evaluation.splits import split_indices
 from mnist_lab.training.config import TrainConfig
 
 
@@ -28,19 +29,18 @@ class PreparedData:
 
 
 def prepare(dataset: MnistData, config: TrainConfig) -> PreparedData:
-    """Normalize, one-hot encode and split the data as `config` says (seeded, stratified)."""
+    """Normalize, one-hot encode and split the data as `config` says (seeded, stratified).
+
+    The split is `evaluation.splits.split_indices`, which `evaluate` and `inspect --split
+    validation` call again to find the very images this run validates on.
+    """
     images, labels = dataset.train
-    if config.limit is not None and config.limit < len(labels):
-        rng = np.random.default_rng(config.seed)
-        subset = np.sort(rng.permutation(len(labels))[: config.limit])
-        images, labels = images[subset], labels[subset]
-    train_idx, val_idx = preprocess.stratified_split(labels, config.validation_split, config.seed)
-    x, y = preprocess.normalize(images), preprocess.one_hot(labels)
+    train_idx, val_idx = split_indices(labels, config.validation_split, config.seed, config.limit)
     return PreparedData(
-        x_train=x[train_idx],
-        y_train=y[train_idx],
-        x_val=x[val_idx],
-        y_val=y[val_idx],
+        x_train=preprocess.normalize(images[train_idx]),
+        y_train=preprocess.one_hot(labels[train_idx]),
+        x_val=preprocess.normalize(images[val_idx]),
+        y_val=preprocess.one_hot(labels[val_idx]),
         x_test=preprocess.normalize(dataset.test.images),
         y_test=preprocess.one_hot(dataset.test.labels),
     )

@@ -8,9 +8,11 @@ The feature maps come from one Keras model with several outputs, the probabiliti
 Conv2D layer's output (after the layer's own activation, if it has one), built by calling the
 model's own layers, with their weights, on a new input. A Sequential or functional block nested
 in the model is opened up on the way, so the convolutions inside it are outputs too: one pass
-through the network gives every map. The saliency of a digit is the gradient of its probability
-with respect to the input pixels (as the model sees them, in [0, 1]), from `tf.GradientTape`:
-where it is large, changing the pixel changes the answer most.
+through the network gives every map. The saliency of a digit is the gradient of its logit (the
+final softmax Dense layer's pre-activation, from its kernel and bias) with respect to the input
+pixels (as the model sees them, in [0, 1]), from `tf.GradientTape`: where it is large, changing
+the pixel changes the digit's score most. The probability's gradient would say little: a
+confident network's softmax is saturated, and its gradient nearly zero everywhere.
 
 `Inspector(model)` opens a model once for many questions (the lab page asks one per drawing);
 the functions `feature_maps`, `first_layer_filters`, `saliency`, `conv_layers` and `layer_table`
@@ -26,6 +28,8 @@ from mnist_lab.evaluation.inspection.digits import FEATURE_MAPS_PNG, FILTERS_PNG
 from mnist_lab.evaluation.inspection.figures import CHANNELS_SHOWN
 from mnist_lab.evaluation.inspection.graph import IMAGE_SHAPE, InspectionError
 from mnist_lab.evaluation.inspection.inspector import (
+    LOG_PROBABILITY,
+    LOGIT,
     Inspector,
     Look,
     NoConvolutionError,
@@ -43,6 +47,8 @@ __all__ = [
     "FILTERS_PNG",
     "IMAGE_SHAPE",
     "InspectionError",
+    "LOGIT",
+    "LOG_PROBABILITY",
     "Inspector",
     "Look",
     "NoConvolutionError",

@@ -1,9 +1,11 @@
 """Which digits `inspect_run` looks at, and the files their figures go to.
 
-The digits are the user's pictures (prepared as `mnist-lab predict` prepares them) or one MNIST
-test image. One digit's figures take the plain names (feature_maps.png, saliency.png); several
-get feature_maps-NAME.png and saliency-NAME.png, NAME from the picture's file name, numbered
--2, -3... when two pictures share one. A figure never replaces a picture being inspected.
+The digits are the user's pictures (prepared as `mnist-lab predict` prepares them) or one image
+of a split of MNIST as the run saw it: its validation images (the default: where error analysis
+looks) or the test set. One digit's figures take the plain names (feature_maps.png,
+saliency.png); several get feature_maps-NAME.png and saliency-NAME.png, NAME from the picture's
+file name, numbered -2, -3... when two pictures share one. A figure never replaces a picture
+being inspected.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from mnist_lab.core.errors import ConfigError, RunError
 from mnist_lab.core.naming import unused_name
+from mnist_lab.evaluation.splits import VALIDATION, run_split
 
 FILTERS_PNG, FEATURE_MAPS_PNG, SALIENCY_PNG = "filters.png", "feature_maps.png", "saliency.png"
 
@@ -39,21 +42,28 @@ def picture_digits(paths: Sequence[str | Path]) -> list[Digit]:
     return [Digit(image_files.load_digit(p), str(p), None, Path(p).stem) for p in paths]
 
 
-def mnist_test_digit(run: Any, index: int, dataset: Any) -> Digit:
-    """Test image `index` of MNIST (`dataset` defaults to load_mnist() from the run's data
-    folder); ConfigError if the test set has no such image."""
-    if dataset is None:
-        from mnist_lab.data import load_mnist
-
-        dataset = load_mnist(run.config.get("data_dir"))
-    test_images, labels = dataset.test
-    if index >= len(test_images):
+def split_digit(run: Any, split: str, index: int, dataset: Any) -> Digit:
+    """Image `index` of the run's `split` ('validation': the images it held out, from its own
+    seed; or 'test'). `dataset` defaults to load_mnist() from the run's data folder; ConfigError
+    if the split has no such image, saying which indices it has."""
+    chosen = run_split(run, split, dataset)
+    if index >= len(chosen):
+        held = (
+            f"this run held out {len(chosen):,} validation images"
+            if split == VALIDATION
+            else f"the test set has {len(chosen):,} images"
+        )
         raise ConfigError(
-            f"The 'index' option must be an int from 0 to {len(test_images) - 1} (the test set "
-            f"has {len(test_images):,} images). Got {index} instead.",
+            f"The 'index' option must be an int from 0 to {len(chosen) - 1} ({held}). "
+            f"Got {index} instead.",
             option="index",
         )
-    return Digit(test_images[index], f"test image {index}", int(labels[index]), f"test-{index}")
+    return Digit(
+        chosen.images[index],
+        f"{split} image {index}",
+        int(chosen.labels[index]),
+        f"{split}-{index}",
+    )
 
 
 def figure_paths(path: Path, digits: list[Digit], pictures: list[Path]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class FigureWriter:
                 look.probability,
                 label=digit.label,
                 title=f"{self.name} on {digit.source}",
+                of=look.saliency_of,
             ),
             saliency_path,
         )
@@ -76,5 +77,6 @@ class FigureWriter:
             "label": digit.label,
             "digit": look.digit,
             "probability": look.probability,
+            "saliency_of": look.saliency_of,
             "files": [str(maps_path), str(saliency_path)],
         }

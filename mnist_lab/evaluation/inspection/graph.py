@@ -1,7 +1,10 @@
 """Open a model's graph: its own layers called again on a new input, every nested block opened,
 so that each convolution's output is an output of one new Keras model.
 
-One pass through that model gives the probabilities and every feature map. A functional model
+One pass through that model gives the probabilities, every feature map and, for a model that
+ends in a softmax Dense layer (every model of the zoo does), that layer's input: its kernel and
+bias turn it into the logits, the scores the softmax normalizes (`head_logits`), whose gradient
+is the saliency. A functional model
 is replayed node by node through `mnist_lab.core.keras_internals.replay` (the way its own
 `call` runs); a Sequential one layer by layer. Each layer is the model's own object, so the
 weights are shared, not copied. Subclassed models and convolutions hidden in a custom layer
@@ -28,15 +31,41 @@ class InspectionError(MnistLabError):
 class OpenedGraph:
     """A model's graph rebuilt on a new input with every nested block opened (`open_graph`).
 
-    `feature_model` maps an image batch to [probabilities, each convolution's output...];
-    `conv_names` and `conv_layers` name those convolutions in the order the network runs them;
-    `rows` is the layer table (see `Inspector.layer_table`).
+    `feature_model` maps an image batch to [probabilities, each convolution's output..., and
+    the head's input when there is a head] (`unpack` reads them); `conv_names` and `conv_layers`
+    name those convolutions in the order the network runs them; `rows` is the layer table (see
+    `Inspector.layer_table`); `head` is the Dense layer with a softmax activation whose output
+    is the model's, or None when the model ends otherwise.
     """
 
     feature_model: Any = field(repr=False)  # keras.Model
     conv_names: list[str]
     conv_layers: list[Any] = field(repr=False)
     rows: list[dict[str, Any]] = field(repr=False)
+    head: Any = field(default=None, repr=False)  # keras.layers.Dense
+
+    def unpack(self, outputs: Any) -> tuple[Any, list[Any], Any]:
+        """The feature model's outputs as (probabilities, the convolutions' outputs, the head's
+        input or None)."""
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        end = 1 + len(self.conv_names)
+        return outputs[0], outputs[1:end], outputs[end] if self.head is not None else None
+
+
+def is_softmax_dense(layer: Any) -> bool:
+    """Whether `layer` is a Dense layer with a softmax activation (a classifier's head)."""
+    import keras
+
+    return isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.softmax
+
+
+def head_logits(head: Any, features: Any) -> Any:
+    """The head's pre-activation, its kernel and bias applied to its input `features`: the
+    logits, computed in the kernel's dtype (float32 also for a bfloat16 model)."""
+    import keras
+
+    logits = keras.ops.matmul(keras.ops.cast(features, head.kernel.dtype), head.kernel)
+    return logits + head.bias if head.use_bias else logits
 
 
 def open_graph(model: Any, name: str) -> OpenedGraph:
@@ -59,9 +88,15 @@ def open_graph(model: Any, name: str) -> OpenedGraph:
             "maps cannot all be read; build that block from Keras layers (Sequential or the "
             "functional API) to look inside it."
         )
-    opened_name = f"{model.name}_opened"
-    feature_model = keras.Model(inputs, [output, *opener.conv_outputs], name=opened_name)
-    return OpenedGraph(feature_model, opener.conv_names, opener.conv_layers, opener.rows)
+    head, features = opener.heads.get(id(_lone(output)), (None, None))
+    outputs = [output, *opener.conv_outputs, *([features] if head is not None else [])]
+    feature_model = keras.Model(inputs, outputs, name=f"{model.name}_opened")
+    return OpenedGraph(feature_model, opener.conv_names, opener.conv_layers, opener.rows, head)
+
+
+def _lone(output: Any) -> Any:
+    """A model's one output, out of the list Keras may keep it in."""
+    return output[0] if isinstance(output, (list, tuple)) and len(output) == 1 else output
 
 
 def input_spec(model: Any) -> tuple[tuple[int, ...], str]:
@@ -91,6 +126,7 @@ class _Opener:
         self.conv_layers: list[Any] = []
         self.conv_outputs: list[Any] = []
         self.hidden: set[str] = set()
+        self.heads: dict[int, tuple[Any, Any]] = {}  # id(output) -> (softmax Dense, its input)
         self._counted: set[int] = set()
 
     def __repr__(self) -> str:
@@ -118,6 +154,8 @@ class _Opener:
                 "the functional API to look inside it."
             )
         outputs = layer(*args, **kwargs)
+        if is_softmax_dense(layer) and args:
+            self.heads[id(outputs)] = (layer, args[0])
         self._record(layer, outputs, prefix)
         return outputs
 

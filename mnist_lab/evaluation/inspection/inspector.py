@@ -2,10 +2,15 @@
 filters, every convolution's feature maps and the saliency of its answer.
 
 The feature maps come from the opened graph (graph.py): one pass through the network gives the
-probabilities and every map. The saliency of a digit is the gradient of its probability with
-respect to the input pixels (as the model sees them, in [0, 1]), from `tf.GradientTape`: where
-it is large, changing the pixel changes the answer most. The functions `conv_layers`,
-`layer_table`, `feature_maps`, `first_layer_filters` and `saliency` answer one question each.
+probabilities and every map. The saliency of a digit is the gradient of its logit (the score the
+final softmax turns into a probability: the last Dense layer's kernel and bias applied to that
+layer's input) with respect to the input pixels (as the model sees them, in [0, 1]), from
+`tf.GradientTape`: where it is large, changing the pixel changes the digit's score most. Not the
+probability's gradient: a confident network's softmax is saturated, and p (1 - p) multiplies
+every gradient of p by almost zero. A model that does not end in a softmax Dense layer (or
+whose graph cannot be opened) gets the gradient of the log-probability instead. The functions
+`conv_layers`, `layer_table`, `feature_maps`, `first_layer_filters` and `saliency` answer one
+question each.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ from mnist_lab.evaluation.inspection.arrays import as_batch, as_list, check_digi
 from mnist_lab.evaluation.inspection.graph import (
     InspectionError,
     OpenedGraph,
+    head_logits,
     input_spec,
     open_graph,
 )
+
+LOGIT, LOG_PROBABILITY = "logit", "log-probability"  # what a saliency is the gradient of
+TINY = 1e-30  # the least probability whose log is taken: log(0) has no gradient
 
 
 class NoConvolutionError(InspectionError):
@@ -36,7 +45,9 @@ class Look:
 
     `probabilities` is (10,), `digit` its argmax and `probability` that digit's; `feature_maps`
     maps each convolution's name to its (height, width, channels) output, in the order the
-    network runs them (empty for a model without convolutions); `saliency` is (28, 28).
+    network runs them (empty for a model without convolutions); `saliency` is (28, 28), the
+    gradient of the digit's logit (`saliency_of` is LOGIT) or, for a model that does not end in
+    a softmax Dense layer, of its log-probability (LOG_PROBABILITY).
     """
 
     digit: int
@@ -44,6 +55,7 @@ class Look:
     probabilities: np.ndarray = field(repr=False)
     feature_maps: dict[str, np.ndarray] = field(repr=False)
     saliency: np.ndarray = field(repr=False)
+    saliency_of: str = LOGIT
 
 
 class Inspector:
@@ -58,6 +70,7 @@ class Inspector:
         self.model = model
         self.name = name or str(getattr(model, "name", type(model).__name__))
         self._opened: OpenedGraph | None = None
+        self._unopenable: InspectionError | None = None
         self._look_function: Callable[[np.ndarray], Any] | None = None
 
     def __repr__(self) -> str:
@@ -67,9 +80,30 @@ class Inspector:
 
     @property
     def _graph(self) -> OpenedGraph:
+        if self._unopenable is not None:
+            raise self._unopenable
         if self._opened is None:
-            self._opened = open_graph(self.model, self.name)
+            try:
+                self._opened = open_graph(self.model, self.name)
+            except InspectionError as error:  # remembered: saliency asks again on every image
+                self._unopenable = error
+                raise
         return self._opened
+
+    def _head_graph(self) -> OpenedGraph | None:
+        """The opened graph if the model ends in a softmax Dense layer (its logits can be
+        computed), else None."""
+        try:
+            graph = self._graph
+        except InspectionError:  # a subclassed model, a custom layer: no graph, no head
+            return None
+        return graph if graph.head is not None else None
+
+    @property
+    def saliency_of(self) -> str:
+        """What `saliency` is the gradient of: LOGIT, or LOG_PROBABILITY for a model that does
+        not end in a softmax Dense layer."""
+        return LOGIT if self._head_graph() is not None else LOG_PROBABILITY
 
     @property
     def conv_names(self) -> list[str]:
@@ -112,19 +146,25 @@ class Inspector:
         return to_numpy(self.model(as_batch(images, self._dtype), training=False))
 
     def saliency(self, image: np.ndarray, digit: int) -> np.ndarray:
-        """d p(digit) / d pixel for one image: (28, 28), the model's float dtype.
+        """d logit(digit) / d pixel for one image: (28, 28), the model's float dtype.
 
-        Positive where more ink would make the digit more likely, negative where less would.
-        Works for every model, with or without convolutions.
+        Positive where more ink would raise the digit's score, negative where less would. A
+        model that does not end in a softmax Dense layer gets d log p(digit) / d pixel (see
+        `saliency_of`). Works for every model, with or without convolutions.
         """
         import tensorflow as tf
 
         digit = check_digit(digit)
+        graph = self._head_graph()
         x = tf.convert_to_tensor(as_batch(image, self._dtype, single=True))
         with tf.GradientTape() as tape:
             tape.watch(x)
-            probability = self.model(x, training=False)[0, digit]
-        return to_numpy(tape.gradient(probability, x))[0, ..., 0]
+            if graph is not None:
+                _, _, features = graph.unpack(graph.feature_model(x, training=False))
+                score = head_logits(graph.head, features)[0, digit]
+            else:
+                score = _log(self.model(x, training=False)[0, digit])
+        return to_numpy(tape.gradient(score, x))[0, ..., 0]
 
     def look(self, image: np.ndarray) -> Look:
         """One image through the opened network once: the answer, every map and the saliency
@@ -136,15 +176,17 @@ class Inspector:
         if self._look_function is None:
             self._look_function = self._compile_look()
         outputs, gradient = self._look_function(as_batch(image, self._dtype, single=True))
-        probabilities = to_numpy(outputs[0])[0]
+        probabilities, maps, _ = self._graph.unpack(outputs)
+        probabilities = to_numpy(probabilities)[0]
         digit = int(np.argmax(probabilities))
         names = self._graph.conv_names
         return Look(
             digit=digit,
             probability=float(probabilities[digit]),
             probabilities=probabilities,
-            feature_maps={name: maps[0] for name, maps in named(names, outputs[1:]).items()},
+            feature_maps={name: maps[0] for name, maps in named(names, maps).items()},
             saliency=to_numpy(gradient)[0, ..., 0],
+            saliency_of=self.saliency_of,
         )
 
     # --- helpers --------------------------------------------------------------------------------
@@ -154,26 +196,39 @@ class Inspector:
         return input_spec(self.model)[1]
 
     def _compile_look(self) -> Callable[[np.ndarray], Any]:
-        """probabilities, feature maps and the input gradient of the top probability, compiled."""
+        """probabilities, feature maps and the input gradient of the top digit's logit (or
+        log-probability, without a head), compiled."""
         import tensorflow as tf
 
         shape, dtype = input_spec(self.model)
-        feature_model = self._graph.feature_model
+        graph = self._graph
 
         @tf.function(input_signature=[tf.TensorSpec([1, *shape], dtype)])
         def look(x: Any) -> Any:
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                outputs = as_list(feature_model(x, training=False))
-                probabilities = outputs[0][0]
-                chosen = tf.gather(probabilities, tf.argmax(probabilities))
+                outputs = as_list(graph.feature_model(x, training=False))
+                probabilities, _, features = graph.unpack(outputs)
+                top = tf.argmax(probabilities[0])
+                if graph.head is not None:
+                    chosen = tf.gather(head_logits(graph.head, features)[0], top)
+                else:
+                    chosen = _log(tf.gather(probabilities[0], top))
             return outputs, tape.gradient(chosen, x)
 
         return look
 
     def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        outputs = as_list(self._graph.feature_model(batch, training=False))
-        return to_numpy(outputs[0]), named(self._graph.conv_names, outputs[1:])
+        outputs = self._graph.feature_model(batch, training=False)
+        probabilities, maps, _ = self._graph.unpack(outputs)
+        return to_numpy(probabilities), named(self._graph.conv_names, maps)
+
+
+def _log(probability: Any) -> Any:
+    """log p, with p kept from 0 (where the log has no gradient) by TINY."""
+    import keras
+
+    return keras.ops.log(keras.ops.maximum(probability, TINY))
 
 
 def _convolutional_models() -> str:
@@ -217,6 +272,7 @@ def first_layer_filters(model: Any) -> np.ndarray:
 
 
 def saliency(model: Any, image: np.ndarray, digit: int) -> np.ndarray:
-    """The gradient of `digit`'s probability with respect to the 28x28 input pixels of `image`
-    (uint8 (28, 28) or float in [0, 1], (28, 28) or (28, 28, 1)), as a (28, 28) array."""
+    """The gradient of `digit`'s logit with respect to the 28x28 input pixels of `image`
+    (uint8 (28, 28) or float in [0, 1], (28, 28) or (28, 28, 1)), as a (28, 28) array; of its
+    log-probability for a model that does not end in a softmax Dense layer (see Inspector)."""
     return Inspector(model).saliency(image, digit)

@@ -1,6 +1,6 @@
 // The lab's page: a drawing pad, and what one or two runs make of the drawing, live.
 // Plain JavaScript, no build step, nothing fetched from the internet; it talks to the JSON API
-// of mnist_lab/lab/app.py (GET /api/runs, POST /api/predict, GET /api/test-digit).
+// of mnist_lab/lab/app.py (GET /api/runs, POST /api/predict, GET /api/validation-digit).
 "use strict";
 
 const DEBOUNCE_MS = 150; // wait this long after the last stroke move before asking the server
@@ -15,7 +15,7 @@ const state = {
   runs: [], // from GET /api/runs
   strokes: [], // each a list of [x, y] in pad pixels; Undo drops the last one
   drawing: null, // the stroke under the pointer, while it is down
-  testDigit: null, // {pixels, label, index} when a test image is shown instead of a drawing
+  shownDigit: null, // {pixels, label, index, split, run}: a validation image instead of a drawing
   timer: null, // the pending call of flush()
   dirty: false, // the drawing or the controls changed since the last request
   busy: false, // a request is in flight
@@ -27,8 +27,8 @@ const state = {
 function paint() {
   ink.fillStyle = "#000";
   ink.fillRect(0, 0, pad.width, pad.height);
-  if (state.testDigit) {
-    drawGray(ink, state.testDigit.pixels, pad.width);
+  if (state.shownDigit) {
+    drawGray(ink, state.shownDigit.pixels, pad.width);
   }
   ink.strokeStyle = "#fff";
   ink.fillStyle = "#fff";
@@ -65,7 +65,7 @@ pad.addEventListener("pointerdown", (event) => {
   } catch (error) {
     // a pointer the browser no longer tracks: the stroke still draws while over the pad
   }
-  state.testDigit = null; // drawing replaces a test digit
+  state.shownDigit = null; // drawing replaces a validation digit
   state.drawing = [padPoint(event)];
   state.strokes.push(state.drawing);
   paint();
@@ -90,26 +90,28 @@ pad.addEventListener("pointercancel", endStroke);
 
 $("#clear").addEventListener("click", () => {
   state.strokes = [];
-  state.testDigit = null;
+  state.shownDigit = null;
   paint();
   ask();
 });
 
 $("#undo").addEventListener("click", () => {
   if (state.strokes.length) state.strokes.pop();
-  else state.testDigit = null;
+  else state.shownDigit = null;
   paint();
   ask();
 });
 
-$("#test-digit").addEventListener("click", async () => {
+// Digits to try come from the run's validation images: looking at its mistakes there is error
+// analysis that may guide a change; the test set is its final score and chooses nothing.
+$("#validation-digit").addEventListener("click", async () => {
   const run = $("#run").value;
   const wrong = $("#wrong").checked ? 1 : 0;
-  const url = `/api/test-digit?run=${encodeURIComponent(run)}&wrong=${wrong}`;
+  const url = `/api/validation-digit?run=${encodeURIComponent(run)}&wrong=${wrong}`;
   const answer = await call(url);
   if (!answer) return;
   state.strokes = [];
-  state.testDigit = answer;
+  state.shownDigit = { ...answer, run }; // another run's panel may have trained on it
   paint();
   ask();
 });
@@ -184,7 +186,7 @@ function chosenEpoch() {
 
 async function predict() {
   const asked = ++state.asked;
-  const empty = !state.testDigit && state.strokes.length === 0;
+  const empty = !state.shownDigit && state.strokes.length === 0;
   const chosen = chosenRuns();
   syncPanels(chosen);
   if (empty || !chosen[0].run) {
@@ -194,8 +196,8 @@ async function predict() {
     return;
   }
   $("#hint").hidden = true;
-  const source = state.testDigit
-    ? { pixels: state.testDigit.pixels }
+  const source = state.shownDigit
+    ? { pixels: state.shownDigit.pixels }
     : { image: pad.toDataURL("image/png") };
   const answers = await Promise.all(
     chosen.map(({ run, epoch }) => {
@@ -333,7 +335,9 @@ function showAnswer(panel, answer) {
   panel.classList.remove("blank");
   panel.dataset.digit = answer.digit;
   panel.querySelector(".digit").textContent = answer.digit;
-  const label = state.testDigit ? ` (the test image #${state.testDigit.index} is a ${state.testDigit.label})` : "";
+  const shown = state.shownDigit;
+  const whose = shown && shown.run !== answer.run ? `${shown.run}'s` : "the";
+  const label = shown ? ` (${whose} ${shown.split} image #${shown.index} is a ${shown.label})` : "";
   panel.querySelector(".confidence").textContent =
     `${(100 * answer.probability).toFixed(1)}% sure${label}`;
   panel.querySelectorAll(".bar").forEach((row, digit) => {
@@ -347,6 +351,8 @@ function showAnswer(panel, answer) {
   const input = panel.querySelector("canvas.input").getContext("2d");
   drawGray(input, answer.input, 28);
   drawSaliency(panel.querySelector("canvas.saliency").getContext("2d"), answer);
+  // the gradient of the logit (the score before the softmax), or of the log-probability
+  panel.querySelector(".saliency-of").textContent = answer.saliency_of || "logit";
 
   const filters = panel.querySelector(".filters");
   panel.querySelector(".filters-title").hidden = !answer.filters;

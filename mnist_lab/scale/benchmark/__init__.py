@@ -28,6 +28,7 @@ from mnist_lab.scale.benchmark.leaderboard import (
 from mnist_lab.scale.benchmark.plan import PLAN, benchmark_tasks, read_plan, runs_in, task_key
 from mnist_lab.scale.benchmark.report import (
     ACCURACY_VS_TIME,
+    CROSSENTROPY_NOTE,
     CURVES,
     LEADERBOARD_COLUMNS,
     LEADERBOARD_JSON,
@@ -52,6 +53,7 @@ from mnist_lab.scale.scores import (
 
 __all__ = [
     "ACCURACY_VS_TIME",
+    "CROSSENTROPY_NOTE",
     "CURVES",
     "INFERENCE_BATCH",
     "LATENCY_CALLS",

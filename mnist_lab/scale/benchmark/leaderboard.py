@@ -2,7 +2,11 @@
 
 Means and standard deviations are over repeats; the standard deviation is the population one,
 so a single repeat gives 0. Models are ranked by validation accuracy, as every choice in the
-course is made; each run's test accuracy is reported beside it and ranks nothing.
+course is made; each run's test accuracy is reported beside it and ranks nothing. The loss shown
+is the plain cross-entropy of the test predictions (`test_crossentropy`), the same measure for
+every model; `test_loss`, the recipe's own loss (with label smoothing or a weight penalty, where
+the recipe has them), is kept in the JSON. Runs from before `test_crossentropy` was recorded
+leave it None.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from mnist_lab.scale.scores import final_val_accuracy, mean_std, time_to_accurac
 ROW_KEYS = (
     "name", "params", "epochs", "repeats", "train_seconds_mean", "train_seconds_std",
     "seconds_per_epoch", "val_accuracy_mean", "val_accuracy_std", "test_accuracy_mean",
-    "test_accuracy_std", "test_loss_mean", "test_loss_std", "reached_99", "epoch_to_99",
+    "test_accuracy_std", "test_loss_mean", "test_loss_std", "test_crossentropy_mean",
+    "test_crossentropy_std", "reached_99", "epoch_to_99",
     "seconds_to_99", "images_per_second", "latency_ms", "runs", "failed", "errors",
 )  # fmt: skip
 
@@ -53,6 +58,9 @@ def summarize_runs(model_runs: Sequence[runs.Run]) -> dict[str, Any]:
     train_mean, train_std = mean_std([m["train_seconds"] for m in metrics])
     accuracy_mean, accuracy_std = mean_std([m["test_accuracy"] for m in metrics])
     loss_mean, loss_std = mean_std([m["test_loss"] for m in metrics])
+    crossentropies = [m.get("test_crossentropy") for m in metrics]
+    known = None not in crossentropies  # every repeat recorded it: a mean over all of them
+    crossentropy_mean, crossentropy_std = mean_std(crossentropies) if known else (None, None)
     return {
         "name": metrics[0]["model"],
         "params": metrics[0]["params"],
@@ -67,6 +75,8 @@ def summarize_runs(model_runs: Sequence[runs.Run]) -> dict[str, Any]:
         "test_accuracy_std": accuracy_std,
         "test_loss_mean": loss_mean,
         "test_loss_std": loss_std,
+        "test_crossentropy_mean": crossentropy_mean,
+        "test_crossentropy_std": crossentropy_std,
         "reached_99": len(reached),
         "epoch_to_99": statistics.fmean(e for e, _ in reached) if reached else None,
         "seconds_to_99": round(statistics.fmean(s for _, s in reached), 3) if reached else None,
