@@ -26,7 +26,7 @@ the model to the optimizer, one question at a time:
   with the weights themselves, or train on 1,000 images with `verbose=2`: a loss that jumps
   about or turns into nan says the steps are too large.
 
-Fix the script, then run `mnist-lab exercises check 15` (about 25 seconds: one test trains an
+Fix the script, then run `mnist-lab exercises check 15` (one test trains an
 epoch). `python exercises/ex15_debugging.py` runs the whole script and prints its accuracy.
 
 Course page: docs/exercises/15-debugging.md
