@@ -18,7 +18,7 @@ help:
 	@echo "make bench   measure the zoo's targets and time to accuracy (about 50 minutes on 2 cores)"
 	@echo "make lint    ruff check and format check"
 	@echo "make docs    build the course site into site/ (make serve: browse it locally)"
-	@echo "make docs-assets  regenerate the site's figures and tables (a benchmark: about 7 minutes on 2 cores)"
+	@echo "make docs-assets  regenerate the site's figures, tables and numbers (trains models: minutes)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,9 +62,12 @@ docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Trains and benchmarks real models: run it when the code behind a figure changes, then commit
-# docs/assets/generated/. `make docs` and `make test` only read what it wrote.
+# docs/assets/generated/ and README.md. `make docs` and `make test` only read what it wrote.
+# The exercises' numbers come from their solutions; the README's blocks from all the facts.
 docs-assets: data
 	$(BIN)/python docs/_tools/site_assets.py
+	$(BIN)/python docs/_tools/exercise_facts.py
+	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve

@@ -2,8 +2,13 @@
 
 Markers (one per `{{ }}`, anywhere in a page's markdown):
 
-- `{{ fact NAME }}`: a number from docs/assets/generated/facts.json, written by
-  `make docs-assets` (`python docs/_tools/site_assets.py`);
+- `{{ fact NAME }}`: a measured number: from docs/assets/generated/facts.json (written by
+  `make docs-assets`, `python docs/_tools/site_assets.py`), from exercise_facts.json beside it
+  (`exercises.*`, `python docs/_tools/exercise_facts.py`), or from the committed results of
+  `make bench` and the perf scripts in docs/results/*.json (`results.*`,
+  docs/_tools/results_facts.py);
+- `{{ const NAME }}`: a threshold or a default, read from the code that applies it
+  (docs/_tools/site_consts.py names where each lives);
 - `{{ params MODEL }}`: a registered model's parameter count;
 - `{{ recipe MODEL }}`: a registered model's training recipe, as `mnist-lab list` shows it;
 - `{{ layers MODEL }}`: a table of a registered model's layers;
@@ -18,7 +23,6 @@ Markers inside code, inline or fenced, are shown as written.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -30,7 +34,6 @@ from mnist_lab.core.errors import MnistLabError
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "docs" / "_tools"  # the site's build tools: beside the pages, not in the package
-FACTS = ROOT / "docs" / "assets" / "generated" / "facts.json"
 # Code (inline or fenced) is matched first and kept as written, so a page can show a marker.
 CODE_OR_MARKER = re.compile(
     r"(?P<ticks>`+).*?(?<!`)(?P=ticks)(?!`)"
@@ -41,10 +44,15 @@ CODE_OR_MARKER = re.compile(
 _cache: dict[str, Any] = {}
 
 
-def _site_tables() -> Any:
-    """docs/_tools/site_tables.py, imported from there (mkdocs resets sys.path around hooks)."""
+def _tools() -> None:
+    """Put docs/_tools/ on sys.path (mkdocs resets sys.path around hooks)."""
     if str(TOOLS) not in sys.path:
         sys.path.append(str(TOOLS))
+
+
+def _site_tables() -> Any:
+    """docs/_tools/site_tables.py, imported from there."""
+    _tools()
     import site_tables
 
     return site_tables
@@ -55,12 +63,20 @@ def on_pre_build(config: Any) -> None:
     _cache.clear()
 
 
+def all_facts() -> dict[str, str]:
+    """Every fact a page may quote: the site's, the exercises' and the committed results'."""
+    _tools()
+    import site_facts
+
+    try:
+        return site_facts.all_facts()
+    except site_facts.FactError as error:
+        raise PluginError(str(error)) from None
+
+
 def _facts() -> dict[str, str]:
     if "facts" not in _cache:
-        try:
-            _cache["facts"] = json.loads(FACTS.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise PluginError(f"Cannot read {FACTS} ({error}); run 'make docs-assets'.") from None
+        _cache["facts"] = all_facts()
     return _cache["facts"]
 
 
@@ -82,8 +98,19 @@ def _render(kind: str, argument: str | None, where: str) -> str:
     if kind == "fact" and argument:
         facts = _facts()
         if argument not in facts:
-            raise PluginError(f"{where}: unknown fact '{argument}' (not in {FACTS}).")
+            raise PluginError(
+                f"{where}: unknown fact '{argument}' (not in facts.json, exercise_facts.json "
+                "or docs/results/*.json)."
+            )
         return facts[argument]
+    if kind == "const" and argument:
+        _tools()
+        import site_consts
+
+        try:
+            return site_consts.const(argument)
+        except site_consts.ConstError as error:
+            raise PluginError(f"{where}: {{{{ const {argument} }}}}: {error}") from None
     if kind == "params" and argument:
         return f"{_model(argument).count_params():,}"
     if kind == "recipe" and argument:
@@ -104,10 +131,12 @@ def _render(kind: str, argument: str | None, where: str) -> str:
 
 
 def _indented(text: str, markdown: str, start: int) -> str:
-    """`text` with its later lines indented like the marker's line (inside an admonition)."""
+    """`text` with its later lines indented like the marker's line (inside an admonition).
+
+    A one-line text (a fact, a const) stays inline, whatever comes after it on its line."""
     line_start = markdown.rfind("\n", 0, start) + 1
     indent = markdown[line_start:start]
-    if not indent or indent.strip():
+    if not indent or indent.strip() or "\n" not in text.rstrip("\n"):
         return text
     return text.rstrip("\n").replace("\n", "\n" + indent) + "\n"
 

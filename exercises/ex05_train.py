@@ -15,8 +15,8 @@ would take the last 10% of the arrays as they come, unshuffled: whatever order t
 sorted by digit for instance, decides the validation set.) Training on a random subset first is
 how everyone checks a setup in seconds before spending minutes on the full data.
 
-Write the three functions below, then run `mnist-lab exercises check 5` (about 20 seconds: it
-trains the reference CNN on 6,000 images, and small models to see what `train` hands to Keras).
+Write the three functions below, then run `mnist-lab exercises check 5` (it trains
+the reference CNN on 6,000 images, and small models to see what `train` hands to Keras).
 
 Course page: docs/exercises/05-train.md
 """

@@ -425,7 +425,23 @@ def test_benchmark_of_two_models_writes_a_ranked_leaderboard(two_models, mnist, 
         assert "| " + " | ".join(cells) + " |" in markdown
     assert f"Machine: {bench.describe_machine(board['machine'])}." in markdown
     assert bench.CROSSENTROPY_NOTE in markdown
-    assert "deviation of 2 repeats (seeds 3 to 4), epochs: 2, on 512 of the 60,000" in markdown
+    # The caption says what the runs trained on, from their own split: never "all 60,000".
+    splits = [
+        json.loads((path / name / "metrics.json").read_text())
+        for row in rows
+        for name in row["runs"]
+    ]
+    assert all(m["train_size"] + m["validation_size"] == 512 for m in splits)
+
+    def span(key: str) -> str:
+        low, high = min(m[key] for m in splits), max(m[key] for m in splits)
+        return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+    assert (
+        f"deviation of 2 repeats (seeds 3 to 4), epochs: 2, on {span('train_size')} of 512 "
+        f"drawn from MNIST's 60,000 training images ({span('validation_size')} held out for "
+        "validation)"
+    ) in markdown
     pattern = r"\| 1 \| bench-\w+ \| [\d,]+ \| 2 \| \d+\.\d\d% ± \d+\.\d\d \| \d+\.\d\d% ± "
     assert re.search(pattern, markdown)
 

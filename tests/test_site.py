@@ -303,6 +303,7 @@ def test_the_hook_fills_parameters_and_recipes_from_the_registry(hooks):
         ("{{ hints 99 }}", "page.md: {{ hints 99 }}: There is no exercise 99"),
         ("{{ params no-such-model }}", "page.md: {{ params no-such-model }}: Unknown model"),
         ("{{ recipe no-such-model }}", "page.md: {{ recipe no-such-model }}: Unknown model"),
+        ("{{ const no.such.const }}", "page.md: {{ const no.such.const }}: unknown const"),
     ],
 )
 def test_the_hook_stops_the_build_on_an_unknown_marker_fact_or_name(hooks, markdown, message):
@@ -317,3 +318,26 @@ def test_the_hook_indents_a_table_like_the_marker_inside_an_admonition(hooks):
     block = filled.split("\n\n", 1)[1].split("After.")[0].rstrip("\n").splitlines()
     assert len(block) == 10  # header, rule, 7 layers, total
     assert all(line.startswith("    | ") for line in block)
+
+
+def test_the_hook_fills_consts_from_the_code_and_facts_from_every_source(hooks):
+    from mnist_lab.scale.grading.running import DEFAULT_TIMEOUT_S
+
+    exercises = json.loads((GENERATED / "exercise_facts.json").read_text())
+    filled = _fill(
+        hooks,
+        "{{ const grade.timeout }}; {{ fact exercises.12.plain.gap }}; "
+        "{{ fact results.targets.date }}",
+    )
+    budget, gap, date = filled.split("; ")
+    assert budget == f"{DEFAULT_TIMEOUT_S} s"
+    assert gap == exercises["exercises.12.plain.gap"]
+    assert date == json.loads((ROOT / "docs" / "results" / "targets.json").read_text())["date"][:10]
+
+
+def test_a_fact_that_starts_an_indented_line_stays_inline(hooks):
+    """Inside a list item, a one-line fact at the start of a line must not end the line: the
+    text after it ("),") belongs to the same sentence."""
+    facts = json.loads((GENERATED / "facts.json").read_text())
+    filled = _fill(hooks, "- before\n  {{ fact reference.test_accuracy }}), after\n")
+    assert filled == f"- before\n  {facts['reference.test_accuracy']}), after\n"

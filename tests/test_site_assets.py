@@ -144,3 +144,20 @@ def test_per_class_table_and_leaderboard_snippet_are_well_formed():
     )
     board = "# Benchmark 20261125-010203\n\nOne run per model.\n\n| # |\n"
     assert site_assets.leaderboard_snippet(board) == "One run per model.\n\n| # |\n"
+
+
+def test_the_data_figures_show_strokes_white_as_every_figure_of_the_course(mnist):
+    """255 is the stroke and 0 the background; every figure shows strokes white (the pages say
+    so), as the galleries of `mnist_lab.plots` do."""
+    images, labels = mnist.train
+    figures = (
+        site_assets.samples_figure(images[:200], labels[:200], per_digit=2),
+        site_assets.pixels_figure(images[0], int(labels[0]), images[:5].ravel()),
+    )
+    for figure in figures:
+        pictures = [picture for axes in figure.axes for picture in axes.get_images()]
+        assert pictures and {picture.get_cmap().name for picture in pictures} == {"gray"}
+        for picture in pictures:
+            low, high = picture.get_clim()
+            assert picture.cmap(picture.norm(high))[:3] == (1.0, 1.0, 1.0)  # 255 (or 1.0): white
+            assert picture.cmap(picture.norm(low))[:3] == (0.0, 0.0, 0.0)  # 0: black

@@ -297,7 +297,10 @@ def test_a_sweep_through_the_cli_writes_its_files(tmp_path, monkeypatch):
     assert [c[1] for c in cells] == [sw.format_value(p["values"]["learning_rate"]) for p in points]
     assert re.fullmatch(r"\d+\.\d\d% ± \d+\.\d\d", cells[0][-1]) and cells[1][-1] == "—"
     assert "| # | learning_rate | Val accuracy | Runs | Train s | Test accuracy |" in markdown
-    assert "2 points × 2 repeats (seeds 0 to 1) of mlp, epochs: 1, on 600 of the" in markdown
+    assert (
+        "2 points × 2 repeats (seeds 0 to 1) of mlp, epochs: 1, on 540 of 600 drawn from MNIST's "
+        "60,000 training images (60 held out for validation)"
+    ) in markdown  # the split as the runs trained on it, never "all 60,000"
     assert sw.TEST_RULE in markdown
     chosen = points[0]
     line = (

@@ -95,7 +95,7 @@ def samples_figure(images: np.ndarray, labels: np.ndarray, per_digit: int = SAMP
     for digit in range(10):
         picks = np.flatnonzero(labels == digit)[:per_digit]
         for column, axes in enumerate(grid[digit]):
-            axes.imshow(images[picks[column]], cmap="gray_r", vmin=0, vmax=255)
+            axes.imshow(images[picks[column]], cmap="gray", vmin=0, vmax=255)
             axes.set_xticks([])
             axes.set_yticks([])
             for spine in axes.spines.values():
@@ -139,7 +139,7 @@ def pixels_figure(image: np.ndarray, label: int, all_pixels: np.ndarray):
         (raw_axes, image, 255, f"a {label} as stored: uint8, 0 to 255"),
         (scaled_axes, scaled, 1.0, "after normalize: float32, 0.0 to 1.0"),
     ):
-        shown = axes.imshow(picture, cmap="gray_r", vmin=0, vmax=vmax)
+        shown = axes.imshow(picture, cmap="gray", vmin=0, vmax=vmax)
         figure.colorbar(shown, ax=axes, shrink=0.85)
         axes.set_title(title, fontsize=10)
         axes.set_xticks([0, 27])

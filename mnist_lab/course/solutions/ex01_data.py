@@ -31,7 +31,7 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
 
 
 def pixel_range(images: np.ndarray) -> tuple[int, int]:
-    """The darkest and the brightest pixel value in `images`, as two Python ints."""
+    """The smallest and the largest pixel value in `images` (0 background, 255 stroke), as ints."""
     # TODO: return (smallest pixel value, largest pixel value) as two Python ints
     # SOLUTION
     return int(images.min()), int(images.max())

@@ -1,9 +1,10 @@
 """Exercise 2: normalization.
 
 A network learns by nudging its weights in small steps. MNIST's pixels are uint8 integers from 0
-(black) to 255 (white); fed as they are, they make the first layer's sums large and its steps
-unstable. So every pixel is scaled to a float32 between 0.0 and 1.0 by dividing by 255 (not 256:
-a white pixel must become exactly 1.0). A convolution also wants to know how many channels each
+to 255: 255 is the stroke, 0 the background (the course's figures show strokes white). Fed as
+they are, they make the first layer's sums large and its steps unstable. So every pixel is
+scaled to a float32 between 0.0 and 1.0 by dividing by 255 (not 256: a stroke pixel of 255 must
+become exactly 1.0). A convolution also wants to know how many channels each
 image has (3 for a colour photo, 1 for MNIST's gray), so a batch of shape (N, 28, 28) becomes
 (N, 28, 28, 1).
 

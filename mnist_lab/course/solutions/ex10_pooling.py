@@ -1,9 +1,12 @@
 """Exercise 10: max pooling by hand, in numpy.
 
 After each convolution the reference CNN keeps, in every 2x2 patch of each feature map, only the
-strongest response: the maps get four times smaller, the next convolution sees a larger part of
-the digit, and a stroke moved by one pixel still gives the same maximum. Here you write that
-layer yourself, with the exact semantics of `keras.layers.MaxPooling2D`:
+strongest response: the maps get four times smaller and the next convolution sees a larger part
+of the digit. Pooling is only partly shift-invariant: a convolution moves its feature maps with
+the digit (it is translation-equivariant), and after a one-pixel shift a window keeps its
+maximum only when the strongest response stays inside it; in many windows it moves to the
+neighbour, and the pooled map changes. Here you write that layer yourself, with the exact
+semantics of `keras.layers.MaxPooling2D`:
 
 - images are float32 of shape (N, H, W, C); each channel is pooled on its own, so the output is
   (N, H_out, W_out, C), of the same dtype;

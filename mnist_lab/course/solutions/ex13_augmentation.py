@@ -11,7 +11,7 @@ on digits as they come.
 Three functions do it, in numpy:
 
 - `shift(images, dy, dx)` moves every image `dy` pixels down and `dx` pixels right (negative
-  values: up and left). What leaves the image is lost and what comes in is black (0): it is
+  values: up and left). What leaves the image is lost and what comes in is background (0): it is
   `np.roll` without the wrap-around.
 - `rotate(images, degrees)` turns every image about its centre, counter-clockwise as seen on the
   screen for positive degrees. Each output pixel takes its value from the point of the input

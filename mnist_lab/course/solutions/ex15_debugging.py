@@ -12,7 +12,7 @@ names, the tests call them one by one. Investigate before you change anything, f
 the model to the optimizer, one question at a time:
 
 - What range do the pixels have when they reach the model? Print x_train.dtype, x_train.min()
-  and x_train.max(): MNIST's white is 255 in the files and should be 1.0 here.
+  and x_train.max(): a stroke is 255 in the files (0 the background) and should be 1.0 here.
 - Does each image still carry its own label? Look at a few, with their labels as captions:
   `gallery_figure(x_train[:16], [str(d) for d in y_train[:16]])` from mnist_lab.plots, saved
   with `save_figure(figure, "check.png")`.
@@ -26,7 +26,7 @@ the model to the optimizer, one question at a time:
   with the weights themselves, or train on 1,000 images with `verbose=2`: a loss that jumps
   about or turns into nan says the steps are too large.
 
-Fix the script, then run `mnist-lab exercises check 15` (about 25 seconds: one test trains an
+Fix the script, then run `mnist-lab exercises check 15` (one test trains an
 epoch). `python exercises/ex15_debugging.py` runs the whole script and prints its accuracy.
 
 Course page: docs/exercises/15-debugging.md
@@ -76,7 +76,7 @@ def load_data(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     # END SOLUTION
 
     # SOLUTION
-    # normalize has already scaled the pixels to [0, 1]: a second division made white 1/255.
+    # normalize has already scaled the pixels to [0, 1]: a second division made a stroke 1/255.
     # BUGGY
     # Scale the pixels to [0, 1].
     x_train, x_val = x_train / 255.0, x_val / 255.0

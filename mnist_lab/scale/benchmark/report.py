@@ -17,7 +17,7 @@ from mnist_lab.scale.benchmark.speed import INFERENCE_BATCH, LATENCY_CALLS
 from mnist_lab.scale.executors import DASK_LOCAL, IN_PROCESS
 from mnist_lab.scale.machine import describe_machine
 from mnist_lab.scale.scores import MISSING
-from mnist_lab.training import TRAIN_SIZE
+from mnist_lab.scale.split import describe_split
 
 LEADERBOARD_JSON, LEADERBOARD_MD, CURVES, ACCURACY_VS_TIME = (
     "leaderboard.json",
@@ -121,12 +121,14 @@ CROSSENTROPY_NOTE = (
 )
 
 
-def _describe_config(config: dict[str, Any]) -> str:
+def _describe_config(result: Benchmark) -> str:
+    config = result.config
     first, last = config["seed"], config["seed"] + config["repeats"] - 1
     seeds = f"seed {first}" if first == last else f"seeds {first} to {last}"
     epochs = "each model's default" if config["epochs"] is None else config["epochs"]
-    images = "all" if config["limit"] is None else f"{config['limit']:,} of the"
-    settings = f"({seeds}), epochs: {epochs}, on {images} {TRAIN_SIZE:,} training images"
+    names = [name for row in result.rows for name in row.get("runs", [])]
+    images = describe_split(result.path, names, config["limit"])
+    settings = f"({seeds}), epochs: {epochs}, {images}"
     if config["repeats"] == 1:
         return f"One run per model {settings}."
     return (
@@ -157,7 +159,7 @@ def leaderboard_markdown(result: Benchmark) -> str:
         [
             f"# Benchmark {result.path.name}",
             "",
-            f"{_describe_config(result.config)} {CROSSENTROPY_NOTE} Images/s: prediction at "
+            f"{_describe_config(result)} {CROSSENTROPY_NOTE} Images/s: prediction at "
             f"batch {INFERENCE_BATCH}; latency: median of {LATENCY_CALLS} calls on one image.",
             "",
             table,

@@ -16,9 +16,9 @@ from mnist_lab.models.recipes import recipe_fields
 from mnist_lab.scale.executors import describe_place
 from mnist_lab.scale.machine import describe_machine
 from mnist_lab.scale.scores import MISSING
+from mnist_lab.scale.split import describe_split
 from mnist_lab.scale.sweep.grid import Grid, format_value, short_name
 from mnist_lab.scale.sweep.points import Sweep
-from mnist_lab.training import TRAIN_SIZE
 
 SWEEP_JSON, SWEEP_MD, SWEEP_PNG = "sweep.json", "sweep.md", "sweep.png"
 TEST_RULE = (
@@ -84,18 +84,18 @@ def describe_failure(failure: dict[str, Any]) -> str:
     return f"{failure['label']} seed {failure['seed']}: {failure['error']}"
 
 
-def describe_config(config: dict[str, Any], points: int) -> str:
-    """The sweep's settings in one sentence, so sweep.md can be read on its own."""
+def describe_config(config: dict[str, Any], points: int, images: str) -> str:
+    """The sweep's settings in one sentence, so sweep.md can be read on its own; `images` says
+    what the runs trained on (`describe_split` reads it from the runs)."""
     first, last = config["seed"], config["seed"] + config["repeats"] - 1
     seeds = f"seed {first}" if first == last else f"seeds {first} to {last}"
     epochs = "the recipe's" if config["epochs"] is None else config["epochs"]
-    images = "all" if config["limit"] is None else f"{config['limit']:,} of the"
     repeats = "1 repeat" if config["repeats"] == 1 else f"{config['repeats']} repeats"
     spread = " (mean ± standard deviation over repeats)" if config["repeats"] > 1 else ""
     place = describe_place(config["executor"], config["workers"])
     return (
         f"{points} point{'s' * (points != 1)} × {repeats} ({seeds}) of {config['model']}, "
-        f"epochs: {epochs}, on {images} {TRAIN_SIZE:,} training images, trained {place}. "
+        f"epochs: {epochs}, {images}, trained {place}. "
         f"Ranked by validation accuracy{spread}."
     )
 
@@ -104,7 +104,9 @@ def sweep_markdown(result: Sweep) -> str:
     """sweep.md: the settings, the ranked points, the choice, the failed runs, the machine."""
     titles = columns(result.grid)
     lines = [f"# Sweep {result.path.name}: {result.model}", ""]
-    lines += [describe_config(result.config, len(result.points) + _lost(result)), ""]
+    names = [name for point in result.points for name in point.get("runs", [])]
+    images = describe_split(result.path, names, result.config["limit"])
+    lines += [describe_config(result.config, len(result.points) + _lost(result), images), ""]
     if result.points:
         align = "".join("r" if justify == "right" else "l" for _, justify in titles)
         lines += [markdown_table([t for t, _ in titles], align, format_points(result))]
