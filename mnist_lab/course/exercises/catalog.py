@@ -118,7 +118,9 @@ def read_catalog(manifest: Path) -> list[Exercise]:
     """Every exercise of the manifest file `manifest`, in order, each with its track.
 
     The manifest's [[track]] entries name the tracks in order; an exercise names its track, and
-    one that names none belongs to the first. Files and tests are relative to its folder.
+    one that names none belongs to the first. The catalog keeps the manifest's order, not the
+    numbers' (exercise 8, the capstone, comes after the inside track). Files and tests are
+    relative to its folder.
     """
     folder = manifest.parent
     restore = "restore it from the course (git checkout exercises/manifest.toml)"
@@ -166,7 +168,7 @@ def read_catalog(manifest: Path) -> list[Exercise]:
                 own_code=_own_code_rule(entry, manifest),
             )
         )
-    return sorted(catalog, key=lambda exercise: exercise.number)
+    return catalog
 
 
 def _own_code_rule(entry: dict[str, Any], manifest: Path) -> OwnCodeRule | None:

@@ -37,8 +37,10 @@ DEFAULT_MODEL_EPOCHS, DEFAULT_MODEL_TARGET = 2, 0.97
 
 
 def parse_exercises(text: str | None, catalog: Sequence[ex.Exercise]) -> list[int]:
-    """'1,2,5-8' as exercise numbers, each in the catalog; None or '' means every exercise."""
-    known = [exercise.number for exercise in catalog]
+    """'1,2,5-8' as exercise numbers, each in the catalog; None or '' means every exercise.
+
+    In number order, as a gradebook's columns read, whatever the catalog's track order."""
+    known = sorted(exercise.number for exercise in catalog)
     if not text:
         return known
     numbers: list[int] = []
