@@ -9,16 +9,17 @@ the lowest validation loss (where training could have stopped), and the gap betw
 validation loss and the training loss (how much of what it learned does not carry over).
 
 Regularization makes the network learn what carries over. Dropout switches off a random part of
-a layer's units at every step, so no unit can count on another; L2 weight decay keeps the
-weights small; augmentation moves and turns the training digits a little in every epoch
-(exercise 13), so there is no single image to learn by heart; early stopping keeps the weights
-of the epoch with the lowest validation loss. Which one, and how strong, is your choice, and
-not every one helps every network: measure, do not guess. The check trains your network as
-`regularized_fit` does and compares its final loss with the plain network's, trained on the
-same digits from the same seed, on 5,000 other training digits that no function here receives
-(a network trained on its validation digits gains nothing there, and is caught); both are
-compiled the same way (`compile_for_experiment`, a learning rate that decays to 0, so the last
-epoch does not land on a random bump).
+a layer's units at every step, so no unit can count on another; an L2 penalty in the loss keeps
+the weights small (under Adam it is not weight decay: the page says why); augmentation moves
+and turns the training digits a little in every epoch (exercise 13), so there is no single
+image to learn by heart; early stopping keeps the weights of the epoch with the lowest
+validation loss. Which one, and how strong, is your choice, and not every one helps every
+network: measure, do not guess. The check trains your network as `regularized_fit` does and
+compares its final loss with the plain network's, trained on the same digits from the same
+seed, on 5,000 other training digits that no function here receives (a network trained on its
+validation digits gains nothing there, and is caught); both are compiled the same way
+(`compile_for_experiment`, a learning rate that decays to 0, so the last epoch does not land on
+a random bump).
 
 The validation images come from the training set, by the seeded stratified split (exercise 3);
 the test set is not used in this exercise at all. Choices made by looking at test images would
