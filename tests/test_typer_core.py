@@ -71,3 +71,54 @@ def test_a_usage_error_is_one_line_naming_the_commands_help():
     assert lines[0].endswith("See 'root fit --help'."), (
         "a usage error raised while parsing no longer carries the command's ctx"
     )
+
+
+def test_help_paragraphs_are_unwrapped_so_they_reflow():
+    from mnist_lab.cli.typer_core import unwrap_help
+
+    text = """First line
+    of the summary.
+
+    A paragraph wrapped
+    at an editor's width.
+
+    - a list item
+    - another, wrapped
+      over two lines
+
+    \b
+    kept
+    as written"""
+    assert unwrap_help(text) == (
+        "First line of the summary.\n\n"
+        "A paragraph wrapped at an editor's width.\n\n"
+        "- a list item\n- another, wrapped\n  over two lines\n\n"
+        "\b\nkept\nas written"
+    )
+
+
+def description_lines(command: list[str], columns: int = 80) -> list[list[str]]:
+    """The paragraphs of a command's --help text (between its usage and its first box)."""
+    from mnist_lab.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Usage:" in line) + 1
+    end = next(i for i, line in enumerate(lines) if line.lstrip().startswith("╭"))
+    paragraphs: list[list[str]] = [[]]
+    for line in lines[start:end]:
+        if line.strip():
+            paragraphs[-1].append(line.strip())
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [paragraph for paragraph in paragraphs if paragraph]
+
+
+def test_long_helps_reflow_to_an_80_column_terminal_without_breaking_mid_sentence():
+    # typer kept the docstrings' own line breaks, so at 80 columns a line ended after
+    # "sees, its ten" and the next began "probabilities, ..." (lab), or "and" stood alone (train)
+    for command in (["lab"], ["grade"], ["train"], ["inspect"], ["evaluate"]):
+        for paragraph in description_lines(command):
+            short = [line for line in paragraph[:-1] if len(line) < 60]
+            assert not short, (command, short)

@@ -151,7 +151,9 @@ def exercise_12(mnist: Any) -> dict[str, str]:
         held = _validation_loss(model, x_held, y_held)
         change = 1 - held / plain_held  # what the check compares
         word = "lower" if change >= 0 else "higher"
-        facts[f"exercises.12.{name}.final_val_loss"] = f"{_validation_loss(model, x_val, y_val):.3f}"
+        facts[f"exercises.12.{name}.final_val_loss"] = (
+            f"{_validation_loss(model, x_val, y_val):.3f}"
+        )
         facts[f"exercises.12.{name}.held_out_loss"] = f"{held:.3f}"
         facts[f"exercises.12.{name}.change"] = f"{abs(change):.0%} {word}"
         facts[f"exercises.12.{name}.epochs"] = str(epochs)

@@ -363,9 +363,27 @@ def test_regularization_lowers_the_final_validation_loss(exercise, mnist, note):
         + (f"{lower:.0%} lower" if lower >= 0 else f"{-lower:.0%} higher")
     )
     assert regularized_loss <= (1 - LOWER_BY) * plain_loss, (
-        f"{report}; it should be at least {LOWER_BY:.0%} lower. Compare the two Histories with best_epoch "
-        "and generalization_gap: where does the plain one's validation loss stop falling, and "
-        "does yours? The exercise's page shows how much each kind of regularization changed this "
-        "network in one measured run"
+        f"{report}; it should be at least {LOWER_BY:.0%} lower. " + advice(result)
     )
     note(report)
+
+
+def advice(history) -> str:
+    """What to look at when the regularized network is not better enough: a network that no
+    longer overfits (its gap negative) needs less regularization, not more."""
+    losses = history if isinstance(history, dict) else {}
+    if losses.get("loss") and losses.get("val_loss"):
+        gap = losses["val_loss"][-1] - losses["loss"][-1]
+        if gap < 0:
+            return (
+                f"Your network's final gap is negative ({gap:.3f}: its training loss "
+                f"{losses['loss'][-1]:.3f} is above its validation loss "
+                f"{losses['val_loss'][-1]:.3f}), so it is not learning its digits by heart: "
+                "more regularization will not help. It fits too little: try a weaker "
+                "regularization (a lower dropout rate, a smaller penalty, milder augmentation)"
+            )
+    return (
+        "Compare the two Histories with best_epoch and generalization_gap: where does the plain "
+        "one's validation loss stop falling, and does yours? The exercise's page shows how much "
+        "each kind of regularization changed this network in one measured run"
+    )

@@ -36,7 +36,7 @@ def _track(need_states: bool = True) -> tuple[Path, list[Any], list[Any]]:
     """The project root, the catalog and, if needed, each exercise's state.
 
     States come from the cache; an exercise whose file changed since its last check is checked
-    again, and the student is told why they wait.
+    again, and the student is told why they wait (the list shows every state).
     """
     from mnist_lab.course import exercises
 
@@ -49,6 +49,20 @@ def _track(need_states: bool = True) -> tuple[Path, list[Any], list[Any]]:
         typer.echo(f"Checking exercise {exercise.number} ({exercise.title}): it changed...")
 
     return root, catalog, exercises.statuses(catalog, root, on_check=checking)
+
+
+def _known(root: Path, catalog: list[Any]) -> list[Any]:
+    """Each exercise's state as far as known without running a test (None: changed since)."""
+    from mnist_lab.course import exercises
+
+    return exercises.known_states(catalog, root)
+
+
+def _following(root: Path, catalog: list[Any], passed: Any) -> Any:
+    """The exercise to do after `passed`: the next not known to be done in its track's order."""
+    from mnist_lab.course import exercises
+
+    return exercises.next_pending(_known(root, catalog), after=passed)
 
 
 def _next_line(exercise: Any) -> str:
@@ -179,11 +193,11 @@ def exercises_check(
     all_: Annotated[bool, typer.Option("--all", help="Check every exercise.")] = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run an exercise's tests and explain what fails; on success, point to the next one."""
+    """Run an exercise's tests (N's alone) and explain what fails; on success, point to the next."""
     from mnist_lab.course import exercises
 
-    root, catalog, states = _track(need_states=number is None and not all_)
-    chosen = catalog if all_ else [_pick(number, catalog, states)]
+    root, catalog, _ = _track(need_states=False)
+    chosen = catalog if all_ else [_pick(number, catalog, _known(root, catalog))]
     if chosen == [None]:
         typer.echo(ALL_DONE)
         return
@@ -192,7 +206,7 @@ def exercises_check(
         _report(result, verbose=verbose)
     if not all(result.passed for result in results):
         raise typer.Exit(1)
-    following = exercises.next_pending(exercises.statuses(catalog, root))
+    following = _following(root, catalog, None if all_ else chosen[0])
     typer.echo(_next_line(following) if following else ALL_DONE)
 
 
@@ -204,8 +218,8 @@ def exercises_hint(
     """Show the next hint you have not seen yet (all of them with --all)."""
     from mnist_lab.course import exercises
 
-    root, catalog, states = _track(need_states=number is None)
-    exercise = _pick(number, catalog, states)
+    root, catalog, _ = _track(need_states=False)
+    exercise = _pick(number, catalog, _known(root, catalog))
     if exercise is None:
         typer.echo("Every exercise passes: no hint needed.")
         return
@@ -263,18 +277,18 @@ def exercises_watch(
     """Re-check an exercise whenever you save a file; move on to the next when it passes."""
     from mnist_lab.course import exercises
 
-    root, catalog, states = _track(need_states=number is None)
+    root, catalog, _ = _track(need_states=False)
     folder = catalog[0].file.parent if catalog else root / "exercises"
     reason = exercises.polling_reason(folder)
     how = f"by polling every 0.5 s ({reason})" if reason else "for saved files"
-    current = _pick(number, catalog, states)
+    current = _pick(number, catalog, _known(root, catalog))
     typer.echo(f"Watching {_relative(folder)}/ {how}. Press Ctrl-C to stop.")
     try:
         while current is not None:
             result = exercises.check(current, root)
             _report(result, verbose=verbose)
             if result.passed:
-                current = exercises.next_pending(exercises.statuses(catalog, root))
+                current = _following(root, catalog, current)
                 if current is not None:
                     typer.echo(_next_line(current))
                 continue

@@ -12,6 +12,7 @@ and its context is `typer.Context`; the `click` package is never imported here.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -34,9 +35,16 @@ class _OneLineErrors:
     - Click's usage errors carry the context of the command being parsed, so that they can say
       which --help to read (its parser leaves it out of "Option '--out' requires an argument").
     - The library's errors, Ctrl-C and OS errors met in a command become one line on stderr.
+    - Help paragraphs reflow to the terminal's width (`unwrap_help`).
     """
 
     no_args_is_help: bool
+    help: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        if self.help:
+            self.help = unwrap_help(self.help)
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
@@ -86,6 +94,30 @@ class OneLineGroup(_OneLineErrors, TyperGroup):
             typer.echo("Aborted.", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def unwrap_help(text: str) -> str:
+    """A docstring's paragraphs each on one line, so the help reflows to the terminal's width.
+
+    Typer keeps the single line breaks of every paragraph after the first, so a docstring
+    wrapped at 100 columns broke mid-sentence in an 80-column terminal. Lines that start a
+    list item ("- ") or are indented keep their break, and so does a paragraph marked with
+    Click's "\\b" (no rewrapping).
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(_unwrap(paragraph) for paragraph in paragraphs)
+
+
+def _unwrap(paragraph: str) -> str:
+    if paragraph.startswith("\b"):
+        return paragraph
+    lines: list[str] = []
+    for line in paragraph.split("\n"):
+        if lines and not line.startswith(("- ", " ")):
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _sentence(message: str) -> str:

@@ -34,6 +34,7 @@ from mnist_lab.course.exercises.catalog import (
 from mnist_lab.course.exercises.checking import (
     CHECK_TIMEOUT_S,
     check,
+    known_states,
     next_pending,
     pytest_command,
     run_tests,
@@ -88,6 +89,7 @@ __all__ = [
     "hints_shown",
     "load_catalog",
     "load_progress",
+    "known_states",
     "next_hint",
     "next_pending",
     "plain_message",

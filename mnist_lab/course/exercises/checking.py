@@ -112,6 +112,27 @@ def statuses(
     return result
 
 
-def next_pending(states: list[tuple[Exercise, str]]) -> Exercise | None:
-    """The first exercise that is not done, or None when the track is complete."""
-    return next((exercise for exercise, known in states if known != DONE), None)
+def known_states(catalog: list[Exercise], root: Path) -> list[tuple[Exercise, str | None]]:
+    """Each exercise with its state as far as it is known without running a test: from the
+    file and the cache, None for a file changed since its last check.
+
+    What `check N` and `watch` use to say what comes next: checking every changed exercise
+    again (as `statuses` does for the list) would make one exercise's check wait for all.
+    """
+    progress = load_progress(root)
+    return [(exercise, state(exercise, root, progress)) for exercise in catalog]
+
+
+def next_pending(
+    states: Sequence[tuple[Exercise, str | None]], after: Exercise | None = None
+) -> Exercise | None:
+    """The first exercise not known to be done, or None when every one is.
+
+    With `after`, the first one that follows it in the catalog's order, coming round to the
+    start only at the end, so the next exercise is in the track the student is working on. An
+    exercise whose state is not known (None) counts as not done.
+    """
+    order = [exercise for exercise, _ in states]
+    start = order.index(after) + 1 if after in order else 0
+    turned = [*states[start:], *states[:start]]
+    return next((exercise for exercise, known in turned if known != DONE), None)
