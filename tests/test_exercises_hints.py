@@ -113,9 +113,11 @@ def test_each_failed_check_counts_once_per_test():
     [
         ({"hints_shown": 2, "state": "failing"}, {}),  # written before the ladder
         ({"failures": "twice"}, {}),
-        ({"failures": {"test_a": "two", "test_b": 2, "test_c": None, "test_d": -4}},
-         {"test_b": 2, "test_d": 0}),
-    ],  # fmt: skip
+        (
+            {"failures": {"test_a": "two", "test_b": 2, "test_c": None, "test_d": -4}},
+            {"test_b": 2, "test_d": 0},
+        ),
+    ],
 )
 def test_an_old_or_hand_edited_progress_entry_reads_as_no_failures(entry, counts):
     assert exercises.failure_counts(entry) == counts
@@ -214,22 +216,34 @@ def test_a_well_formed_ladder_is_read_with_its_rungs(tmp_path):
 @pytest.mark.parametrize(
     ("hints", "error"),
     [
-        ('[[exercise.hints]]\ntext = "Why?"\n',
-         "exercise 1's hint 1 has rung = None; give it one of 'question', 'idea', 'code'."),
-        ('[[exercise.hints]]\nrung = "hint"\ntext = "Why?"\n',
-         "exercise 1's hint 1 has rung = 'hint'; give it one of 'question', 'idea', 'code'."),
-        ('[[exercise.hints]]\nrung = "idea"\ntext = "Because."\n',
-         "exercise 1's hint 1 has rung = 'idea': the ladder starts with a question."),
-        ('[[exercise.hints]]\nrung = "question"\ntext = "Why?"\n'
-         '[[exercise.hints]]\nrung = "code"\ntext = "x = 1"\n'
-         '[[exercise.hints]]\nrung = "idea"\ntext = "Because."\n',
-         "exercise 1's hint 3 is rung 'idea' after rung 'code': hints go 'question', then 'idea', "
-         "then 'code'; reorder them."),
-        ('[[exercise.hints]]\nrung = "question"\n',
-         "exercise 1's hint 1 needs text = \"...\" (what the hint says)."),
-        ('[[exercise.hints]]\nrung = "question"\ntext = "Why?"\ntests = "test_a"\n',
-         "exercise 1's hint 1: tests must be a list of test names, got 'test_a'."),
-    ],  # fmt: skip
+        (
+            '[[exercise.hints]]\ntext = "Why?"\n',
+            "exercise 1's hint 1 has rung = None; give it one of 'question', 'idea', 'code'.",
+        ),
+        (
+            '[[exercise.hints]]\nrung = "hint"\ntext = "Why?"\n',
+            "exercise 1's hint 1 has rung = 'hint'; give it one of 'question', 'idea', 'code'.",
+        ),
+        (
+            '[[exercise.hints]]\nrung = "idea"\ntext = "Because."\n',
+            "exercise 1's hint 1 has rung = 'idea': the ladder starts with a question.",
+        ),
+        (
+            '[[exercise.hints]]\nrung = "question"\ntext = "Why?"\n'
+            '[[exercise.hints]]\nrung = "code"\ntext = "x = 1"\n'
+            '[[exercise.hints]]\nrung = "idea"\ntext = "Because."\n',
+            "exercise 1's hint 3 is rung 'idea' after rung 'code': hints go 'question', "
+            "then 'idea', then 'code'; reorder them.",
+        ),
+        (
+            '[[exercise.hints]]\nrung = "question"\n',
+            'exercise 1\'s hint 1 needs text = "..." (what the hint says).',
+        ),
+        (
+            '[[exercise.hints]]\nrung = "question"\ntext = "Why?"\ntests = "test_a"\n',
+            "exercise 1's hint 1: tests must be a list of test names, got 'test_a'.",
+        ),
+    ],
 )
 def test_a_malformed_ladder_is_one_line_that_says_where(tmp_path, hints, error):
     path = manifest_with(tmp_path, hints)
@@ -238,7 +252,7 @@ def test_a_malformed_ladder_is_one_line_that_says_where(tmp_path, hints, error):
     assert str(raised.value) == f"{path}: {error}"
 
 
-# --- the course's own hints ------------------------------------------------------------------------
+# --- the course's own hints -------------------------------------------------------------------
 
 # The chapters the idea rungs point to; 09-11 are being written beside this ladder.
 CHAPTER_OF = {12: "09-regularization", 13: "09-regularization", 14: "10-learning-rate",

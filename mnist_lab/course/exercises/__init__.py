@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from mnist_lab.course.exercises.catalog import (
     MANIFEST,
-    SOLUTIONS,
     RUNGS,
+    SOLUTIONS,
     Exercise,
     ExerciseError,
     Hint,

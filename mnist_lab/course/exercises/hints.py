@@ -126,7 +126,8 @@ def code_unlocked(exercise: Exercise, entry: Mapping[str, Any]) -> bool:
     """Whether some test of the exercise has failed often enough to earn near-code."""
     counts = failure_counts(dict(entry))
     helped = {test for hint in exercise.hints for test in hint.tests}
-    return any(count >= CODE_AFTER for test, count in counts.items() if test in helped or not helped)
+    earned = [test for test, count in counts.items() if count >= CODE_AFTER]
+    return any(test in helped or not helped for test in earned)
 
 
 def next_hint(exercise: Exercise, root: Path) -> tuple[int, Hint]:
