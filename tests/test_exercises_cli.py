@@ -221,20 +221,23 @@ def test_check_shows_the_failing_tests_hint_at_the_rung_it_earned(course):
     rungs = [ladder_lines(invoke("check", "2")) for _ in range(3)]
     assert rungs[0] == (
         question,
-        f"  (A question for {test}. Each check that fails on it again goes one rung further, "
-        "near-code once it has failed 2 times; 'mnist-lab exercises hint 2 --all' shows every "
-        "hint now.)",
+        f"  (A question for {test}. If the next check fails on it too, the idea; near-code once "
+        "checks have failed on it 2 times. 'mnist-lab exercises hint 2 --all' shows all now.)",
     )
-    assert rungs[1][0] == idea and rungs[1][1].startswith(f"  (The idea for {test}. ")
+    assert rungs[1] == (
+        idea,
+        f"  (The idea for {test}. If the next check fails on it too: near-code. "
+        "'mnist-lab exercises hint 2 --all' shows all now.)",
+    )
     assert rungs[2] == (code, f"  (Near-code for {test}: earlier checks failed on it 2 times.)")
     # now only a test that never failed fails: its ladder starts at the question
     target.write_text(right.replace("scaled[..., np.newaxis]", "scaled"))
     other = invoke("check", "2")
     assert ladder_lines(other) == (
         question,
-        "  (A question for test_normalize_keeps_a_channel_axis. Each check that fails on it "
-        "again goes one rung further, near-code once it has failed 2 times; 'mnist-lab "
-        "exercises hint 2 --all' shows every hint now.)",
+        "  (A question for test_normalize_keeps_a_channel_axis. If the next check fails on it "
+        "too, the idea; near-code once checks have failed on it 2 times. 'mnist-lab exercises "
+        "hint 2 --all' shows all now.)",
     )
     progress = json.loads((course / ".mnist-lab" / "progress.json").read_text())
     assert progress["2"]["failures"][test] == 3

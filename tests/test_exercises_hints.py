@@ -63,9 +63,19 @@ def test_the_hint_says_which_test_it_is_for_and_what_comes_next():
     hint, test = exercises.hint_beside(question)
     assert (hint.text, test) == ("a question", "test_range")
     assert exercises.ladder_note(question, hint, test) == (
-        "  (A question for test_range. Each check that fails on it again goes one rung further, "
-        "near-code once it has failed 2 times; 'mnist-lab exercises hint 2 --all' shows every "
-        "hint now.)"
+        "  (A question for test_range. If the next check fails on it too, the idea; near-code "
+        "once checks have failed on it 2 times. 'mnist-lab exercises hint 2 --all' shows all now.)"
+    )
+    # the idea read with `hint` before any failure: near-code still needs two failed checks
+    read = failed("test_range", before={}, shown=2)
+    assert exercises.ladder_note(read, *exercises.hint_beside(read)) == (
+        "  (The idea for test_range. Near-code once checks have failed on it 2 times (1 so far). "
+        "'mnist-lab exercises hint 2 --all' shows all now.)"
+    )
+    idea = failed("test_range", before={"test_range": 1})
+    assert exercises.ladder_note(idea, *exercises.hint_beside(idea)) == (
+        "  (The idea for test_range. If the next check fails on it too: near-code. "
+        "'mnist-lab exercises hint 2 --all' shows all now.)"
     )
     code = failed("test_range", before={"test_range": 3})
     hint, test = exercises.hint_beside(code)

@@ -107,18 +107,23 @@ def hint_for(result: CheckResult) -> Hint | None:
 
 
 def ladder_note(result: CheckResult, hint: Hint, test: str | None) -> str | None:
-    """One line under the hint beside a failure: which test it is for and how the ladder goes."""
+    """One line under the hint beside a failure: which test it is for, and what the next check
+    that fails on it will show."""
     if test is None:
         return None
-    number = result.exercise.number
+    before = result.failed_before.get(test, 0)
     if hint.rung == RUNGS[CODE]:
-        failed = result.failed_before.get(test, 0)
-        return f"  (Near-code for {test}: earlier checks failed on it {failed} times.)"
-    what = "A question" if hint.rung == RUNGS[QUESTION] else "The idea"
+        return f"  (Near-code for {test}: earlier checks failed on it {before} times.)"
+    everything = f"'mnist-lab exercises hint {result.exercise.number} --all' shows all now"
+    again = "If the next check fails on it too"
+    if hint.rung == RUNGS[QUESTION]:
+        then = f"the idea; near-code once checks have failed on it {CODE_AFTER} times"
+        return f"  (A question for {test}. {again}, {then}. {everything}.)"
+    if before + 1 >= CODE_AFTER:
+        return f"  (The idea for {test}. {again}: near-code. {everything}.)"
     return (
-        f"  ({what} for {test}. Each check that fails on it again goes one rung further, "
-        f"near-code once it has failed {CODE_AFTER} times; "
-        f"'mnist-lab exercises hint {number} --all' shows every hint now.)"
+        f"  (The idea for {test}. Near-code once checks have failed on it {CODE_AFTER} times "
+        f"({before + 1} so far). {everything}.)"
     )
 
 
