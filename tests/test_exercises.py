@@ -376,54 +376,7 @@ def test_a_check_runs_the_one_pytest_command_line(tmp_path, monkeypatch):
     assert result.failures == (exercises.Failure("(all)", "ERROR: not run"),)
 
 
-# --- hints keep to the ladder ------------------------------------------------------------------
-
-LADDER = (
-    exercises.Hint("a question", ("test_range", "test_axis")),
-    exercises.Hint("about the range", ("test_range",)),
-    exercises.Hint("about the axis", ("test_axis",)),
-)
-
-
-def failed(*tests: str, shown: int = 0, hints=LADDER) -> exercises.CheckResult:
-    exercise = exercises.Exercise(2, "n", "N", Path("f.py"), Path("t.py"), "", hints)
-    failures = tuple(exercises.Failure(test, "message") for test in tests)
-    return exercises.CheckResult(exercise, False, failures, 5, hints_shown=shown)
-
-
-@pytest.mark.parametrize(
-    ("tests", "shown", "expected"),
-    [
-        (["test_axis[flat]", "test_range"], 3, "about the axis"),  # all seen: the one meant for it
-        (["test_range"], 3, "about the range"),
-        (["test_axis"], 0, "a question"),  # none seen: the first, whichever test fails
-        (["test_axis"], 1, "a question"),  # one seen: never hint 3 of 3
-        (["test_range"], 1, "about the range"),  # the next one, meant for this test
-        (["test_other"], 3, "a question"),  # no hint for it: the opening question
-    ],
-)
-def test_the_hint_beside_a_failure_never_skips_ahead(tests, shown, expected):
-    assert exercises.hint_for(failed(*tests, shown=shown)).text == expected
-
-
-def test_a_hint_without_tests_helps_with_any_failure():
-    hints = (exercises.Hint("first"), exercises.Hint("about the range", ("test_range",)))
-    hints += (exercises.Hint("general, later"),)
-    assert exercises.hint_for(failed("test_other", shown=2, hints=hints)).text == "general, later"
-    assert exercises.hint_for(failed("test_range", shown=1, hints=hints)).text == "about the range"
-
-
-def test_a_check_knows_how_many_hints_were_shown(tmp_path):
-    exercise = fake_exercise(
-        tmp_path,
-        "def test_fails():\n    assert False, 'no'\n",
-        hints=[exercises.Hint("one"), exercises.Hint("two", ("test_fails",))],
-    )
-    assert exercises.check(exercise, tmp_path).hints_shown == 0
-    assert exercises.hint_for(exercises.check(exercise, tmp_path)).text == "one"
-    assert exercises.next_hint(exercise, tmp_path) == (1, exercise.hints[0])
-    result = exercises.check(exercise, tmp_path)
-    assert result.hints_shown == 1 and exercises.hint_for(result).text == "two"
+# The hint ladder is tested in tests/test_exercises_hints.py.
 
 
 # --- the catalog's hints name real tests -------------------------------------------------------

@@ -166,28 +166,96 @@ def test_check_explains_a_wrong_normalize_and_passes_a_right_one(course):
 
 def test_hints_come_one_at_a_time_then_all(course):
     exercise = exercises.find(CATALOG, 2)
+    question, idea, code = (hint.text for hint in exercise.hints)
     first = invoke("hint", "2")
     assert first.stdout.startswith(f"Hint 1 of {len(exercise.hints)} for exercise 2: ")
+    assert "Run 'mnist-lab exercises hint 2' again for the next one." in first.stdout
     second = invoke("hint", "2")
     assert second.stdout.startswith(f"Hint 2 of {len(exercise.hints)} for exercise 2: ")
     every = invoke("hint", "2", "--all")
     assert every.stdout.count("for exercise 2: ") == len(exercise.hints)
+    assert code in every.stdout  # --all is the student's explicit choice: every rung
 
 
-def test_check_keeps_to_the_hint_ladder(course):
-    """The hint beside a failure is one the student has seen, or the next one: never further."""
-    first, second, third = (hint.text for hint in exercises.find(CATALOG, 2).hints)
+def test_hint_keeps_near_code_until_a_check_failed_twice_on_the_same_test(course):
+    question, idea, code = (hint.text for hint in exercises.find(CATALOG, 2).hints)
+    locked = (
+        "The near-code hint unlocks once 'mnist-lab exercises check 2' has failed 2 times on the "
+        "same test; 'mnist-lab exercises hint 2 --all' shows every hint now.\n"
+    )
+    invoke("hint", "2")
+    assert invoke("hint", "2").stdout == f"Hint 2 of 3 for exercise 2: {idea}\n{locked}"
+    assert invoke("hint", "2").stdout == f"Hint 2 of 3 for exercise 2: {idea}\n{locked}"
+    write_solution(course, 2).write_text("raise ValueError('not yet')\n")
+    invoke("check", "2")
+    assert code not in invoke("hint", "2").stdout  # one failed check is not enough
+    invoke("check", "2")
+    assert invoke("hint", "2").stdout == f"Hint 3 of 3 for exercise 2: {code}\n"
+
+
+def test_hint_help_says_how_the_ladder_goes():
+    result = invoke("hint", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())
+    ladder = "a question, then the idea, then near-code once a check has failed twice on the same"
+    assert ladder in text
+    assert "Show every hint at once, near-code included." in text
+
+
+def ladder_lines(result) -> tuple[str, str]:
+    """The hint beside a failure and the line under it."""
+    lines = result.stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("Hint: "))
+    return lines[index].removeprefix("Hint: "), lines[index + 1]
+
+
+def test_check_shows_the_failing_tests_hint_at_the_rung_it_earned(course):
+    """Question, then idea, then near-code: each check that fails on the same test climbs one
+    rung; a different failing test starts at its own question."""
+    question, idea, code = (hint.text for hint in exercises.find(CATALOG, 2).hints)
     target = write_solution(course, 2)
-    # check_images accepts anything: only the tests the third hint is meant for fail.
-    target.write_text(target.read_text().replace("if images.dtype != np.uint8:", "if False:"))
-    unseen = invoke("check", "2")
-    assert f"Hint: {first}" in unseen.stdout and third not in unseen.stdout
-    invoke("hint", "2")
-    one_seen = invoke("check", "2")
-    assert f"Hint: {first}" in one_seen.stdout and third not in one_seen.stdout
-    invoke("hint", "2")
-    two_seen = invoke("check", "2")
-    assert f"Hint: {third}" in two_seen.stdout and second not in two_seen.stdout
+    right = target.read_text()
+    # check_images accepts any dtype: the tests of a float input fail.
+    target.write_text(right.replace("if images.dtype != np.uint8:", "if False:"))
+    test = "test_normalize_refuses_images_normalized_twice"  # the first of those that fail
+    rungs = [ladder_lines(invoke("check", "2")) for _ in range(3)]
+    assert rungs[0] == (
+        question,
+        f"  (A question for {test}. If the next check fails on it too, the idea; near-code once "
+        "checks have failed on it 2 times. 'mnist-lab exercises hint 2 --all' shows all now.)",
+    )
+    assert rungs[1] == (
+        idea,
+        f"  (The idea for {test}. If the next check fails on it too: near-code. "
+        "'mnist-lab exercises hint 2 --all' shows all now.)",
+    )
+    assert rungs[2] == (code, f"  (Near-code for {test}: earlier checks failed on it 2 times.)")
+    # now only a test that never failed fails: its ladder starts at the question
+    target.write_text(right.replace("scaled[..., np.newaxis]", "scaled"))
+    other = invoke("check", "2")
+    assert ladder_lines(other) == (
+        question,
+        "  (A question for test_normalize_keeps_a_channel_axis. If the next check fails on it "
+        "too, the idea; near-code once checks have failed on it 2 times. 'mnist-lab exercises "
+        "hint 2 --all' shows all now.)",
+    )
+    progress = json.loads((course / ".mnist-lab" / "progress.json").read_text())
+    assert progress["2"]["failures"][test] == 3
+    assert progress["2"]["failures"]["test_normalize_keeps_a_channel_axis"] == 1
+
+
+def test_check_reads_a_progress_file_written_before_the_ladder(course):
+    """A course started before failures were counted keeps working: every count starts at 0."""
+    question, idea, _ = (hint.text for hint in exercises.find(CATALOG, 2).hints)
+    (course / ".mnist-lab").mkdir()
+    old = {"2": {"hints_shown": 2, "fingerprint": "0" * 64, "state": "failing"}}
+    (course / ".mnist-lab" / "progress.json").write_text(json.dumps(old))
+    write_solution(course, 2).write_text("raise ValueError('not yet')\n")
+    result = invoke("check", "2")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ladder_lines(result)[0] == idea  # the idea was read already: shown, never near-code
+    entry = json.loads((course / ".mnist-lab" / "progress.json").read_text())["2"]
+    assert entry["hints_shown"] == 2 and set(entry["failures"].values()) == {1}
 
 
 def test_check_shows_a_failures_whole_message(course):

@@ -183,14 +183,24 @@ def test_the_cli_reference_has_every_command_and_option_of_the_app(built_site):
                 assert option in reference, f"{path} {option}"
 
 
-def test_every_exercise_page_shows_all_its_hints(built_site):
+def test_every_exercise_page_shows_exactly_the_first_two_rungs_of_its_hints(built_site):
+    """The question and the idea, folded; never the near-code, which `hint` shows once earned."""
     from mnist_lab.course.exercises import load_catalog
 
     for exercise in load_catalog(ROOT):
         page = Path(exercise.page).relative_to("docs").with_suffix("")
         text = " ".join(_text(built_site, str(page)).split())
-        for hint in exercise.hints:
-            assert " ".join(hint.text.split())[:60] in text, (exercise.number, hint.text)
+        question, idea, code = (" ".join(hint.text.split()) for hint in exercise.hints)
+        assert question[:60] in text and idea[:60] in text, exercise.number
+        assert code[:60] not in text, exercise.number
+        titles = re.findall(r"Hint \d of 3: (a question|the idea|[^ ]+)", text)
+        assert titles == ["a question", "the idea"], (exercise.number, titles)
+        assert (
+            f"The last hint, near-code, is not on this page: mnist-lab exercises hint "
+            f"{exercise.number} shows it once the check has failed twice on the same test."
+        ) in text, exercise.number
+        html_text = (built_site / page / "index.html").read_text()
+        assert html_text.count('<details class="tip">') == 2, exercise.number
 
 
 # --- in the browser ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import site_tables
@@ -55,3 +57,25 @@ def test_receptive_field_table_is_markdown():
     table = site_tables.receptive_field_table(create_model("reference"))
     assert table.splitlines()[0] == "| layer | output shape | one unit sees | step between units |"
     assert "| MaxPooling2D 2x2, stride 2 | (5, 5, 64) | 10x10 | 4 |" in table
+
+
+# --- the exercises' hints on their pages ------------------------------------------------------
+
+
+def test_the_hints_of_a_page_are_the_question_and_the_idea_folded():
+    from mnist_lab.course.exercises import find, load_catalog
+
+    root = Path(__file__).resolve().parents[1]
+    question, idea, code = find(load_catalog(root), 5).hints
+
+    def literal(text: str) -> str:  # brackets escaped, or markdown reads them as links
+        return text.replace("[", "\\[").replace("]", "\\]")
+
+    markdown = site_tables.hints_markdown(5, root)
+    assert markdown == (
+        f'??? tip "Hint 1 of 3: a question"\n\n    {literal(question.text)}\n\n'
+        f'??? tip "Hint 2 of 3: the idea"\n\n    {literal(idea.text)}\n\n'
+        "The last hint, near-code, is not on this page: `mnist-lab exercises hint 5` shows it "
+        "once the check has failed twice on the same test.\n"
+    )
+    assert code.text[:40] not in markdown

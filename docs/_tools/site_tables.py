@@ -143,17 +143,33 @@ def receptive_field_table(model: Any) -> str:
 
 
 def hints_markdown(number: int, root: Path) -> str:
-    """The hints of exercise `number`, from the manifest, as folded admonitions.
+    """The first two rungs of exercise `number`'s hints (the question and the idea), from the
+    manifest, as folded admonitions, and one sentence on where the last rung is.
 
-    They are the hints `mnist-lab exercises hint` shows, one at a time, in the same order.
+    They are the hints `mnist-lab exercises hint` shows, one at a time, in the same order. The
+    near-code rung is never on a page: the command shows it once a check has failed twice on
+    the same test (or at once with --all, the student's explicit choice).
     """
-    from mnist_lab.course.exercises import find, load_catalog
+    from mnist_lab.course.exercises import CODE_AFTER, RUNGS, find, load_catalog
 
     exercise = find(load_catalog(root), number)
-    return "\n".join(
-        f'??? tip "Hint {index} of {len(exercise.hints)}"\n\n    {_literal(hint.text)}\n'
-        for index, hint in enumerate(exercise.hints, start=1)
-    )
+    shown = [hint for hint in exercise.hints if hint.rung != RUNGS[-1]]
+    titles = {"question": "a question", "idea": "the idea"}
+    folded = [
+        f'??? tip "Hint {index} of {len(exercise.hints)}: {titles[hint.rung]}"\n\n'
+        f"    {_literal(hint.text)}\n"
+        for index, hint in enumerate(shown, start=1)
+    ]
+    if len(shown) < len(exercise.hints):
+        folded.append(
+            f"The last hint, near-code, is not on this page: `mnist-lab exercises hint {number}` "
+            f"shows it once the check has failed {_times(CODE_AFTER)} on the same test.\n"
+        )
+    return "\n".join(folded)
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice", 3: "three times"}.get(count, f"{count} times")
 
 
 def _literal(text: str) -> str:

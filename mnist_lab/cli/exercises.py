@@ -86,8 +86,8 @@ def _pick(number: int | None, catalog: list[Any], states: list[Any]) -> Any:
 
 
 def _report(result: Any, *, verbose: bool = False) -> None:
-    """Print a check's outcome in plain words: each failure's whole message, the hint meant for
-    the first failure (never past the next one the student has not seen), what passing tests
+    """Print a check's outcome in plain words: each failure's whole message, the hint for the
+    first failing test at the rung it has earned (`hints.hint_beside`), what passing tests
     report, and with `verbose` pytest's own output."""
     from mnist_lab.course import exercises
 
@@ -111,9 +111,13 @@ def _report(result: Any, *, verbose: bool = False) -> None:
         typer.echo(f"  - {failure.test}: {first}")
         for line in rest:
             typer.echo(f"      {line}")
-    hint = exercises.hint_for(result)
-    if hint is not None:
+    chosen = exercises.hint_beside(result)  # the failing test's hint, at the rung it earned
+    if chosen is not None:
+        hint, test = chosen
         typer.echo(f"Hint: {hint.text}")
+        note = exercises.ladder_note(result, hint, test)
+        if note:
+            typer.echo(note)
     typer.echo(
         f"Edit {_relative(exercise.file)} and run 'mnist-lab exercises check {exercise.number}' "
         "again (or 'mnist-lab exercises watch')"
@@ -213,9 +217,12 @@ def exercises_check(
 @app.command("hint", cls=OneLineCommand)
 def exercises_hint(
     number: NumberArgument = None,
-    all_: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Show every hint at once, near-code included.")
+    ] = False,
 ) -> None:
-    """Show the next hint you have not seen yet (all of them with --all)."""
+    """Show the next hint: a question, then the idea, then near-code once a check has failed
+    twice on the same test (--all shows every hint now)."""
     from mnist_lab.course import exercises
 
     root, catalog, _ = _track(need_states=False)
@@ -230,7 +237,13 @@ def exercises_hint(
         return
     index, hint = exercises.next_hint(exercise, root)
     typer.echo(f"Hint {index} of {total} for exercise {exercise.number}: {hint.text}")
-    if index < total:
+    if exercises.code_locked(exercise, root, index):
+        typer.echo(
+            f"The near-code hint unlocks once 'mnist-lab exercises check {exercise.number}' has "
+            f"failed {exercises.CODE_AFTER} times on the same test; "
+            f"'mnist-lab exercises hint {exercise.number} --all' shows every hint now."
+        )
+    elif index < total:
         typer.echo(f"Run 'mnist-lab exercises hint {exercise.number}' again for the next one.")
 
 

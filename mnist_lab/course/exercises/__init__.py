@@ -9,7 +9,7 @@ in a module of its own:
 - `stubs`: a student's starting file derived from the shipped solution.
 - `results`: a check's result, and pytest's junit-xml report read in plain words.
 - `progress`: each exercise's state, remembered in .mnist-lab/ at the project's root.
-- `hints`: the hint ladder, one rung at a time.
+- `hints`: the hint ladder (question, idea, near-code), and each test's failed checks.
 - `checking`: the pytest command of an exercise, run in a separate process; the whole track's
   states.
 - `restoring`: reset to the stub with a backup of the student's version; the solution.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from mnist_lab.course.exercises.catalog import (
     MANIFEST,
+    RUNGS,
     SOLUTIONS,
     Exercise,
     ExerciseError,
@@ -40,7 +41,17 @@ from mnist_lab.course.exercises.checking import (
     run_tests,
     statuses,
 )
-from mnist_lab.course.exercises.hints import hint_for, hints_shown, next_hint
+from mnist_lab.course.exercises.hints import (
+    CODE_AFTER,
+    code_locked,
+    failure_counts,
+    hint_beside,
+    hint_for,
+    hints_shown,
+    ladder_note,
+    next_hint,
+    record_failures,
+)
 from mnist_lab.course.exercises.progress import (
     STATE_DIR,
     fingerprint,
@@ -68,11 +79,13 @@ from mnist_lab.course.exercises.watching import (
 
 __all__ = [
     "CHECK_TIMEOUT_S",
+    "CODE_AFTER",
     "DONE",
     "FAILING",
     "MANIFEST",
     "NETWORK_FILESYSTEMS",
     "NOT_STARTED",
+    "RUNGS",
     "SOLUTIONS",
     "STATE_DIR",
     "CheckResult",
@@ -82,11 +95,15 @@ __all__ = [
     "Hint",
     "Track",
     "check",
+    "code_locked",
     "derive_stub",
+    "failure_counts",
     "find",
     "fingerprint",
+    "hint_beside",
     "hint_for",
     "hints_shown",
+    "ladder_note",
     "load_catalog",
     "load_progress",
     "known_states",
@@ -98,6 +115,7 @@ __all__ = [
     "pytest_command",
     "read_junit",
     "read_source",
+    "record_failures",
     "reset",
     "run_tests",
     "save_progress",

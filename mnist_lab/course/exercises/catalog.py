@@ -15,6 +15,9 @@ from mnist_lab.core.errors import MnistLabError
 
 MANIFEST = Path("exercises") / "manifest.toml"
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+# A hint's rung on the ladder, in the order they are climbed: a question that makes the student
+# think, the idea with a pointer to the course chapter, then near-code (earned by failing).
+RUNGS = ("question", "idea", "code")
 
 
 class ExerciseError(MnistLabError):
@@ -23,10 +26,11 @@ class ExerciseError(MnistLabError):
 
 @dataclass(frozen=True)
 class Hint:
-    """One hint, and the tests it helps with (empty: any)."""
+    """One hint, the tests it helps with (empty: any) and its rung, one of `RUNGS`."""
 
     text: str
     tests: tuple[str, ...] = ()
+    rung: str = "question"
 
 
 @dataclass(frozen=True)
@@ -160,15 +164,40 @@ def read_catalog(manifest: Path) -> list[Exercise]:
                 file=folder / entry["file"],
                 tests=folder / entry["tests"],
                 page=entry.get("page", ""),
-                hints=tuple(
-                    Hint(hint["text"], tuple(hint.get("tests", ())))
-                    for hint in entry.get("hints", [])
-                ),
+                hints=_hints(entry, manifest),
                 track=track,
                 own_code=_own_code_rule(entry, manifest),
             )
         )
     return catalog
+
+
+def _hints(entry: dict[str, Any], manifest: Path) -> tuple[Hint, ...]:
+    """The exercise's hints, each with its rung; rungs must climb the ladder in `RUNGS` order,
+    starting from a question, or the manifest is malformed (one line says where)."""
+    hints, climbed = [], 0
+    for position, table in enumerate(entry.get("hints", []), start=1):
+        where = f"{manifest}: exercise {entry['number']}'s hint {position}"
+        if not isinstance(table, dict) or not isinstance(table.get("text"), str):
+            raise ExerciseError(f'{where} needs text = "..." (what the hint says).')
+        rung = table.get("rung")
+        if rung not in RUNGS:
+            names = ", ".join(repr(name) for name in RUNGS)
+            raise ExerciseError(f"{where} has rung = {rung!r}; give it one of {names}.")
+        order = ", then ".join(repr(name) for name in RUNGS)
+        if position == 1 and rung != RUNGS[0]:
+            raise ExerciseError(f"{where} has rung = {rung!r}: the ladder starts with a question.")
+        if RUNGS.index(rung) < climbed:
+            raise ExerciseError(
+                f"{where} is rung {rung!r} after rung {RUNGS[climbed]!r}: hints go {order}; "
+                "reorder them."
+            )
+        tests = table.get("tests", [])
+        if not isinstance(tests, list) or not all(isinstance(test, str) for test in tests):
+            raise ExerciseError(f"{where}: tests must be a list of test names, got {tests!r}.")
+        climbed = RUNGS.index(rung)
+        hints.append(Hint(table["text"], tuple(tests), rung))
+    return tuple(hints)
 
 
 def _own_code_rule(entry: dict[str, Any], manifest: Path) -> OwnCodeRule | None:

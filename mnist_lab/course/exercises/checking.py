@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab.course.exercises.catalog import Exercise
-from mnist_lab.course.exercises.hints import hints_shown
+from mnist_lab.course.exercises.hints import hints_shown, record_failures
 from mnist_lab.course.exercises.progress import fingerprint, load_progress, save_progress, state
 from mnist_lab.course.exercises.results import DONE, CheckResult, Failure, read_junit
 
@@ -83,14 +83,16 @@ def _text(stopped: subprocess.TimeoutExpired) -> str:
 def check(exercise: Exercise, root: Path) -> CheckResult:
     """Run an exercise's tests against the student's file and remember the outcome.
 
-    The result also carries how many hints the student has seen, so `hint_for` keeps to them.
+    The result also carries how many hints the student has seen and how often each test failed
+    before (this failure is counted too, for the next check), so `hint_for` picks the rung.
     """
     result = run_tests(exercise, exercise.file.parent)
     progress = load_progress(root)
     entry = progress.setdefault(str(exercise.number), {})
     entry.update(fingerprint=fingerprint(exercise), state=result.state)
+    before = record_failures(entry, result.failures)
     save_progress(root, progress)
-    return replace(result, hints_shown=hints_shown(entry))
+    return replace(result, hints_shown=hints_shown(entry), failed_before=before)
 
 
 def statuses(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ class CheckResult:
 
     `output` is pytest's own console output (for a verbose report); `notes` are what passing
     tests chose to report (exercise 8: the accuracy reached); `hints_shown` is how many hints
-    the student had seen when the check ran, which bounds the hint shown beside a failure.
+    the student had seen when the check ran, and `failed_before` how many earlier checks had
+    failed on each test: together they pick the rung of the hint shown beside a failure.
     """
 
     exercise: Exercise
@@ -49,6 +50,7 @@ class CheckResult:
     output: str = ""
     notes: tuple[str, ...] = ()
     hints_shown: int = 0
+    failed_before: dict[str, int] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
