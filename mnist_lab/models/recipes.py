@@ -58,11 +58,11 @@ class Recipe:
     settings (or, for an uncompiled model, the classic Adam at 1e-3); setting any of them
     compiles the model from the recipe, with Adam when `optimizer` is None. With
     `schedule="cosine"` the learning rate warms up linearly from a tenth of `learning_rate` for
-    `warmup` of the steps, then follows a cosine down to zero: a one-cycle shape, the schedule of
-    the zoo's `fast` and `best`. `clean_epochs` lets the last epochs of an augmented recipe train on the
-    digits as they are, so that the network ends on images like those it is validated and
-    tested on. `precise_batch_norm` re-estimates the batch-norm statistics on training images
-    after the last epoch (see `precise_bn`).
+    `warmup` of the steps, then follows a cosine down to zero: a one-cycle shape, the schedule
+    of the zoo's `fast` and `best`. `clean_epochs` lets the last epochs of an augmented recipe
+    train on the digits as they are, so that the network ends on images like those it is
+    validated and tested on. `precise_batch_norm` re-estimates the batch-norm statistics on
+    training images after the last epoch (see `precise_bn`).
     `ema_momentum` above 0 keeps an exponential moving average of the weights during training
     (each step: average = momentum * average + (1 - momentum) * weights) and ends with it in
     place of the last weights; 0.999 averages over about the last thousand steps.
