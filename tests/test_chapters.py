@@ -19,6 +19,8 @@ import chapter_figures
 import numpy as np
 import pytest
 import site_facts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_page_numbers import typed_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +190,45 @@ def test_one_step_of_the_fixed_script_moves_the_weights_as_the_committed_table_s
     assert list(committed) == list(sizes)
     for layer, size in sizes.items():
         assert size == pytest.approx(committed[layer], rel=0.06), layer
+
+
+def _keras_early_stopping(losses: list[float], patience: int) -> tuple[int, int]:
+    """What Keras's own EarlyStopping does on these validation losses: (stopped, kept)."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    callback = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    model.stop_training = False  # what `fit` sets before the first epoch
+    callback.set_model(model)
+    callback.on_train_begin()
+    stopped = len(losses)
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_end(epoch, {"val_loss": loss})
+        if model.stop_training:
+            stopped = epoch + 1
+            break
+    return stopped, callback.best_epoch + 1
+
+
+@pytest.mark.parametrize(
+    "losses",
+    [
+        [0.9, 0.5, 0.6, 0.7, 0.8, 0.1],  # stops at the bump, before the best
+        [0.9, 0.8, 0.7, 0.6],  # never stops
+        [0.5, 0.5, 0.5, 0.5],  # an equal loss is no improvement
+        [0.3, 0.4, 0.2, 0.25, 0.21, 0.22, 0.19],
+    ],
+)
+def test_early_stopping_stops_and_keeps_where_keras_s_callback_does(losses):
+    assert chapter_figures.early_stopping(losses, 3) == _keras_early_stopping(losses, 3)
+
+
+@settings(max_examples=25)
+@given(
+    st.lists(st.integers(1, 9).map(lambda n: n / 10), min_size=1, max_size=12),
+    st.integers(1, 4),
+)
+def test_early_stopping_agrees_with_keras_on_drawn_losses(losses, patience):
+    assert chapter_figures.early_stopping(losses, patience) == _keras_early_stopping(
+        losses, patience
+    )

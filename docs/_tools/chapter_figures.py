@@ -84,8 +84,23 @@ def load_module(path: Path, name: str) -> Any:
 
 # --- chapter 9: regularization and augmentation ------------------------------------------------
 
+PATIENCE = 3  # exercise 12's page tries early stopping with this patience
 LOWEST = {"plain": "the plain network's", "dropout": "dropout's",
           "augmentation": "augmentation's", "l2": "the L2 penalty's"}  # fmt: skip
+
+
+def early_stopping(losses: Sequence[float], patience: int) -> tuple[int, int]:
+    """(the epoch it stops after, the epoch whose weights it keeps), counted from 1, as Keras's
+    `EarlyStopping(patience=..., restore_best_weights=True)` would on these validation losses."""
+    best, kept, wait = math.inf, 0, 0
+    for epoch, loss in enumerate(losses, start=1):
+        if loss < best:
+            best, kept, wait = loss, epoch, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return epoch, kept
+    return len(losses), kept
 
 
 def chapter_9(mnist: Any, out: Path) -> dict[str, str]:
@@ -114,7 +129,20 @@ def chapter_9(mnist: Any, out: Path) -> dict[str, str]:
         facts[f"{key}.keras_val_loss"] = f"{history['val_loss'][-1]:.3f}"
         facts[f"{key}.held_out_loss"] = f"{history['held_out_loss']:.3f}"
         facts[f"{key}.held_out_accuracy"] = _percent(history["held_out_accuracy"])
-    plots.save(plots.regularization_curves(histories, best), out / FIGURES[9][0])
+    stopped, kept = early_stopping(plain["val_crossentropy"], PATIENCE)
+    facts |= {
+        "chapters.09.early_stopping.patience": str(PATIENCE),
+        "chapters.09.early_stopping.stopped": str(stopped),
+        "chapters.09.early_stopping.kept": str(kept),
+        "chapters.09.early_stopping.kept_val_loss": f"{plain['val_crossentropy'][kept - 1]:.3f}",
+        "chapters.09.early_stopping.note": (
+            "the epoch of its lowest validation loss"
+            if kept == best
+            else f"not its best: the validation loss went lower later, in epoch {best}, and a "
+            f"patience of {PATIENCE} stopped at an earlier bump"
+        ),
+    }
+    plots.save(plots.regularization_curves(histories, best, kept), out / FIGURES[9][0])
     augmentation = _solution("ex13_augmentation")
     digits = data[2][:6]  # validation digits: what they look like, nothing is trained here
     versions = [augmentation.augment(digits, SEED + k) for k in range(7)]

@@ -52,9 +52,11 @@ def _finish(axes: Any, xlabel: str, ylabel: str, title: str) -> None:
 # --- chapter 9 --------------------------------------------------------------------------------
 
 
-def regularization_curves(histories: dict[str, dict[str, Any]], best_epoch: int) -> Any:
+def regularization_curves(
+    histories: dict[str, dict[str, Any]], best_epoch: int, kept_epoch: int
+) -> Any:
     """Training loss (log scale) and validation loss per epoch of each network; the plain
-    network's best epoch, where early stopping would have kept its weights."""
+    network's best epoch, and the one early stopping would have kept."""
     figure, (train, validation) = _figure(11, 4.2, 2)
     for name, history in histories.items():
         epochs = np.arange(1, len(history["loss"]) + 1)
@@ -63,6 +65,9 @@ def regularization_curves(histories: dict[str, dict[str, Any]], best_epoch: int)
         validation.plot(epochs, history["val_crossentropy"], "o-", markersize=3, **style)
     for axes in (train, validation):
         axes.axvline(best_epoch, color="tab:gray", linestyle=":", label="plain's best epoch")
+        if kept_epoch != best_epoch:
+            axes.axvline(kept_epoch, color="black", linestyle="--", linewidth=1,
+                         label="kept by early stopping")  # fmt: skip
     train.set_yscale("log")
     _finish(train, "epoch", "loss (log scale)", "Training loss, as Keras reports it")
     _finish(validation, "epoch", "crossentropy", "Validation loss (crossentropy only)")

@@ -279,10 +279,12 @@ def update_sizes(module: Any, seed: int) -> dict[str, float]:
     x_train, y_train, _, _ = module.load_data()
     model = module.compile_model(module.build_model())
     kernels = [layer for layer in model.layers if hasattr(layer, "kernel")]
-    before = [np.array(layer.kernel) for layer in kernels]
+    before = [keras.ops.convert_to_numpy(layer.kernel) for layer in kernels]
     model.train_on_batch(x_train[:SCRIPT_BATCH], y_train[:SCRIPT_BATCH])
     sizes = {}
     for layer, old in zip(kernels, before, strict=True):
         name = f"{type(layer).__name__} {'x'.join(map(str, old.shape))}"
-        sizes[name] = float(np.linalg.norm(np.array(layer.kernel) - old) / np.linalg.norm(old))
+        sizes[name] = float(
+            np.linalg.norm(keras.ops.convert_to_numpy(layer.kernel) - old) / np.linalg.norm(old)
+        )
     return sizes
