@@ -232,3 +232,20 @@ def test_early_stopping_agrees_with_keras_on_drawn_losses(losses, patience):
     assert chapter_figures.early_stopping(losses, patience) == _keras_early_stopping(
         losses, patience
     )
+
+
+def test_chapter_10_s_schedule_code_warms_up_then_decays_to_0():
+    """The page's Keras code, run as written: 0 at step 0, the peak after the warm-up, 0 at the
+    end, and the cosine's half-way point half-way through the decay."""
+    import keras
+
+    code = re.search(r"```python\n(?P<code>.*?)```", _markdown(10), re.S)["code"]
+    scope = {"keras": keras, "total_steps": 110, "warmup_steps": 10}
+    exec(code, scope)  # noqa: S102 (the page's own example)
+    rate = scope["rate"]
+    assert float(rate(0)) == 0.0
+    assert float(rate(5)) == pytest.approx(5e-3)
+    assert float(rate(10)) == pytest.approx(1e-2)
+    assert float(rate(60)) == pytest.approx(5e-3)
+    assert float(rate(110)) == pytest.approx(0.0, abs=1e-9)
+    assert isinstance(scope["optimizer"], keras.optimizers.Adam)

@@ -124,7 +124,7 @@ def learning_rate_range(results: Sequence[dict[str, Any]], guess: float) -> Any:
 
 def schedules(runs: dict[str, dict[str, Any]]) -> Any:
     """The rate at each step, the training loss per step (smoothed), the validation loss."""
-    figure, (rate, loss, validation) = _figure(13, 4, 3)
+    figure, (rate, loss, validation) = _figure(11, 3.8, 3)
     labels = {"constant": "constant", "warmup": "warm-up, then cosine decay"}
     colours = {"constant": "tab:red", "warmup": "tab:blue"}
     for name, run in runs.items():
@@ -136,7 +136,7 @@ def schedules(runs: dict[str, dict[str, Any]]) -> Any:
         validation.plot(epochs, run["val_loss"], "o-", **style)
     loss.set_yscale("log")
     _finish(rate, "step", "learning rate", "Learning rate")
-    _finish(loss, "step", "loss (log scale)", "Training loss per step (faint) and its mean")
+    _finish(loss, "step", "loss (log scale)", "Training loss per step")
     _finish(validation, "epoch", "loss", "Validation loss")
     return figure
 
@@ -144,7 +144,7 @@ def schedules(runs: dict[str, dict[str, Any]]) -> Any:
 def batch_norm(runs: dict[str, dict[str, Any]], guess: float) -> Any:
     """Without and with batch normalization under a high SGD rate (training loss per step,
     validation accuracy per epoch); then two momenta of the moving averages under Adam."""
-    figure, (loss, accuracy, momenta) = _figure(13, 4, 3)
+    figure, (loss, accuracy, momenta) = _figure(11, 3.8, 3)
     styles = {
         "plain": ("tab:red", "no batch normalization"),
         "normalized": ("tab:blue", "batch normalization"),
@@ -166,7 +166,7 @@ def batch_norm(runs: dict[str, dict[str, Any]], guess: float) -> Any:
     _finish(loss, "step", "training loss (mean of 10 steps)", "SGD at a high rate: loss")
     _finish(accuracy, "epoch", "validation accuracy", "SGD at a high rate: validation")
     _finish(momenta, "epoch", "validation accuracy (inference mode)",
-            "Batch norm under Adam: two momenta")  # fmt: skip
+            "Adam: two momenta of batch norm")  # fmt: skip
     return figure
 
 
@@ -174,16 +174,19 @@ def batch_norm(runs: dict[str, dict[str, Any]], guess: float) -> Any:
 
 
 def bug_curves(results: dict[str, dict[str, Any]], guess: float) -> Any:
-    """The loss of each step of exercise 15's script: fixed, shipped, and each bug alone."""
-    figure, (axes,) = _figure(9, 4.6, 1)
-    for name, run in results.items():
-        steps = np.arange(1, len(run["step_loss"]) + 1)
-        width = 2.5 if name in ("fixed", "shipped") else 1.2
-        axes.plot(steps, run["step_loss"], linewidth=width, label=name)
-    axes.axhline(guess, color="black", linestyle="--", linewidth=1, label="ln 10, an even guess")
-    axes.set_yscale("log")
-    _finish(axes, "step (batches of 128)", "training loss of the step (log scale)",
-            "Exercise 15's script: its first steps")  # fmt: skip
+    """The loss of each step of exercise 15's script: fixed, shipped, and each bug alone; all
+    of it (left), and the range around ln 10 where most of the curves lie (right)."""
+    figure, panels = _figure(13, 4.6, 2)
+    for axes, title in zip(panels, ("Every step", "Around ln 10"), strict=True):
+        for name, run in results.items():
+            steps = np.arange(1, len(run["step_loss"]) + 1)
+            width = 2.5 if name in ("fixed", "shipped") else 1.3
+            axes.plot(steps, run["step_loss"], linewidth=width, label=name)
+        axes.axhline(guess, color="black", linestyle="--", linewidth=1, label="ln 10")
+        axes.set_yscale("log")
+        _finish(axes, "step (batches of 128)", "training loss of the step (log scale)",
+                f"Exercise 15's script, its first steps: {title.lower()}")  # fmt: skip
+    panels[1].set_ylim(0.05, 20)
     return figure
 
 
