@@ -63,10 +63,12 @@ docs: $(DOCS_STAMP)
 
 # Trains and benchmarks real models: run it when the code behind a figure changes, then commit
 # docs/assets/generated/ and README.md. `make docs` and `make test` only read what it wrote.
-# The exercises' numbers come from their solutions; the README's blocks from all the facts.
+# The exercises' numbers come from their solutions, chapters 9-11's from small trainings
+# (docs/_tools/chapter_figures.py, a few minutes); the README's blocks from all the facts.
 docs-assets: data
 	$(BIN)/python docs/_tools/site_assets.py
 	$(BIN)/python docs/_tools/exercise_facts.py
+	$(BIN)/python docs/_tools/chapter_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)

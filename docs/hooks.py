@@ -4,7 +4,8 @@ Markers (one per `{{ }}`, anywhere in a page's markdown):
 
 - `{{ fact NAME }}`: a measured number: from docs/assets/generated/facts.json (written by
   `make docs-assets`, `python docs/_tools/site_assets.py`), from exercise_facts.json beside it
-  (`exercises.*`, `python docs/_tools/exercise_facts.py`), or from the committed results of
+  (`exercises.*`, `python docs/_tools/exercise_facts.py`), from chapter_facts.json
+  (`chapters.*`, `python docs/_tools/chapter_figures.py`), or from the committed results of
   `make bench` and the perf scripts in docs/results/*.json (`results.*`,
   docs/_tools/results_facts.py);
 - `{{ const NAME }}`: a threshold or a default, read from the code that applies it
@@ -99,8 +100,8 @@ def _render(kind: str, argument: str | None, where: str) -> str:
         facts = _facts()
         if argument not in facts:
             raise PluginError(
-                f"{where}: unknown fact '{argument}' (not in facts.json, exercise_facts.json "
-                "or docs/results/*.json)."
+                f"{where}: unknown fact '{argument}' (not in facts.json, exercise_facts.json, "
+                "chapter_facts.json or docs/results/*.json)."
             )
         return facts[argument]
     if kind == "const" and argument:

@@ -4,11 +4,13 @@
   docs/_tools/site_assets.py);
 - docs/assets/generated/exercise_facts.json: the exercises' experiments, run with their
   solutions (docs/_tools/exercise_facts.py);
+- docs/assets/generated/chapter_facts.json: the small trainings of chapters 9 to 11
+  (docs/_tools/chapter_figures.py);
 - docs/results/*.json: what `make bench` and the perf scripts measured, committed
   (docs/_tools/results_facts.py).
 
-The names never overlap (`exercises.*` and `results.*` have their own prefixes); a name given
-twice is an error rather than a silent choice.
+The names never overlap (`exercises.*`, `chapters.*` and `results.*` have their own prefixes);
+a name given twice is an error rather than a silent choice.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import site_consts
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GENERATED = ROOT / "docs" / "assets" / "generated"
-FACT_FILES = (GENERATED / "facts.json", GENERATED / "exercise_facts.json")
+FACT_FILES = (
+    GENERATED / "facts.json",
+    GENERATED / "exercise_facts.json",
+    GENERATED / "chapter_facts.json",
+)
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
 
