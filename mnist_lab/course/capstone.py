@@ -1,5 +1,6 @@
-"""The capstone's pass rule (exercise 8, your own model), in one place: the exercise's check,
-`mnist-lab grade` and the course site all read it from here.
+"""The capstone's pass rule (exercise 8): a budget in epochs, seeds 0 and 1, a mean on validation.
+
+Exercise 8's check, `mnist-lab grade` and the course site all read the rule from here.
 
 The rule depends neither on the machine's speed nor on one lucky seed: the model's recipe may ask
 for at most MAX_EPOCHS epochs; it is trained as `mnist-lab train my-model --seed S` trains it, for

@@ -1,6 +1,7 @@
-"""Train a model for the capstone's seeds, as `mnist-lab train MODEL --seed S` does: the one
-training behind exercise 8's check, `mnist-lab grade`'s model rule and the measurement of the
-threshold (docs/_tools/capstone_spread.py), so the three cannot drift apart.
+"""Train a model once per seed of the capstone, as `mnist-lab train MODEL --seed S` does.
+
+The one training behind exercise 8's check, `mnist-lab grade`'s model rule and the measurement of
+the threshold (docs/_tools/capstone_spread.py), so the three cannot drift apart.
 
 Each seed is one ordinary run (its recipe, the seeded split of `mnist_lab.training` with
 VALIDATION_SPLIT held out, a run folder under `out`); the rule itself is in
