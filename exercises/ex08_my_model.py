@@ -41,6 +41,4 @@ Course page: docs/exercises/08-my-model.md
 """
 
 # TODO: import keras, register_model (from mnist_lab) and Recipe (from mnist_lab.recipes), then register a builder of your model as 'my-model' with a description and a recipe of 10 epochs at most
-raise NotImplementedError(
-    "Exercise 8: import keras, register_model (from mnist_lab) and Recipe (from mnist_lab.recipes), then register a builder of your model as 'my-model' with a description and a recipe of 10 epochs at most. Run 'mnist-lab exercises hint 8' for a hint."
-)
+raise NotImplementedError("Exercise 8: import keras, register_model (from mnist_lab) and Recipe (from mnist_lab.recipes), then register a builder of your model as 'my-model' with a description and a recipe of 10 epochs at most. Run 'mnist-lab exercises hint 8' for a hint.")
