@@ -32,9 +32,11 @@ from mnist_lab.preprocess import normalize
 EXERCISE = "ex08_my_model.py"
 # The rule's constants live in mnist_lab/course/capstone.py, with how the threshold was chosen:
 # MAX_EPOCHS epochs at most in the recipe; the mean validation accuracy of SEEDS (0 and 1) must
-# reach MIN_MEAN_VALIDATION_ACCURACY. The solution's spread over 8 seeds, measured by
-# `python docs/_tools/capstone_spread.py` into docs/results/capstone_spread.json, puts it under
-# the solution's mean minus 2.33 standard deviations of one seed (and so of a 2-seed mean).
+# reach MIN_MEAN_VALIDATION_ACCURACY (99.0%). The solution over seeds 0..7, measured by
+# `python docs/_tools/capstone_spread.py` into docs/results/capstone_spread.json on 2026-12-06:
+# mean 99.32%, standard deviation 0.13 points per seed (99.10% to 99.48%); the threshold is under
+# the mean minus 2.33 standard deviations of a 2-seed mean (99.10%) and of one seed (99.01%),
+# and above the reference CNN (98.59% mean validation accuracy over its 3 `make bench` seeds).
 # SAFETY_MINUTES per training only stops a runaway: no clock decides a pass.
 
 
@@ -141,7 +143,7 @@ def test_my_models_recipe_keeps_to_the_budget(exercise):
 @pytest.mark.slow
 def test_my_model_reaches_99_percent_validation_accuracy(exercise, mnist, tmp_path, note):
     """The capstone's rule: the mean validation accuracy of seeds 0 and 1 reaches the
-    threshold (the name is older than the rule: the threshold is above 99%)."""
+    threshold (99%: the name is older than the rule, and still true of it)."""
     from mnist_lab.scale.capstone import train_seed
 
     built(exercise)

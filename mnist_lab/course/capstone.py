@@ -14,7 +14,8 @@ seeds 0..7 and writes docs/results/capstone_spread.json. With m the mean and s t
 deviation of one seed's validation accuracy, a student whose model is as good as the solution
 passes a 2-seed check with a probability of about 99% when the threshold is at most
 m - 2.33 * s / sqrt(2) (`two_seed_bound`); the threshold also clears m - 2.33 * s (`one_seed_bound`,
-the stricter bound). Measured on 2026-12-06: see the constants below. Pure Python: no TensorFlow.
+the stricter bound). The measured spread is beside the constants below. Pure Python: no
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ MODEL = "my-model"  # the name the student's builder is registered under
 MAX_EPOCHS = 10  # the most epochs the model's recipe may ask for
 SEEDS = (0, 1)  # each seed gives its own split, initial weights and batch order
 VALIDATION_SPLIT = 0.1  # as every run of the course: 54,000 images to train on, 6,000 held out
-# The solution's 8 seeds (2026-12-06, docs/results/capstone_spread.json): mean and standard
-# deviation below; the threshold is the 2-seed bound rounded down to 0.05 points.
-MIN_MEAN_VALIDATION_ACCURACY = 0.9910
+# The solution over seeds 0..7 (2026-12-06, docs/results/capstone_spread.json, 2 busy cores):
+# 99.35, 99.10, 99.42, 99.27, 99.43, 99.17, 99.48, 99.37% validation; mean m = 99.323%, standard
+# deviation s = 0.135 points per seed. Bounds: m - 2.33 s / sqrt(2) = 99.101%, m - 2.33 s =
+# 99.010%. The threshold is the stricter bound rounded down to 0.05 points, so it clears both;
+# it still asks for more than the reference CNN reaches (98.59% mean, 98.80% best of its seeds).
+MIN_MEAN_VALIDATION_ACCURACY = 0.99
 Z = 2.33  # the one-sided 99% quantile of the normal distribution
 SAFETY_MINUTES = 60  # per training: stops a runaway training; it is not the pass rule
 

@@ -11,8 +11,8 @@ on it is a model like the built-in ones: `mnist-lab list` shows it (source: exer
 two on the same data.
 
 The rule (mnist_lab/course/capstone.py; `mnist-lab grade` applies it too): a recipe of at most
-10 epochs, and a mean validation accuracy of at least the capstone's threshold (above 99%, and
-above what the reference reaches) over seeds 0 and 1. The check trains your model twice, as
+10 epochs, and a mean validation accuracy over seeds 0 and 1 of at least the capstone's
+threshold, which asks for more than the reference reaches. The check trains your model twice, as
 `mnist-lab train my-model --seed 0` and `--seed 1` do: with its recipe, each seed on its own
 seeded, stratified split (54,000 images to train on, 6,000 held out), and averages the two
 runs' validation accuracy after their last epoch. The budget counts epochs, not minutes, so a
