@@ -132,10 +132,20 @@ def test_the_gradebook_scores_each_student_and_exercise(graded):
     assert score["dee"][1] == 1.0 and score["dee"][2] == 0.5  # public all, hidden caught it
     assert rows["ada"]["total"] == 2.0 and rows["cy"]["total"] == 1.0
     assert score["gus"][:2] == (1.0, 0.0) and "ex03: no file" in rows["gus"]["notes"]
-    # gus's exercise 8 registers a model: trained on seed 0, scored on validation, then test.
+    # gus's exercise 8 registers a model: trained on seeds 0 and 1, judged on the mean of their
+    # validation accuracies (the capstone's rule), the test scored once per seed.
     assert rows["gus"]["model"] == "my-model"
     assert 0.3 < rows["gus"]["model_val_accuracy"] <= 1 and rows["gus"]["model_test_accuracy"]
-    assert "model misses the 97.00% validation target" in rows["gus"]["notes"]
+    gus = json.loads((out / "students" / "gus.json").read_text())["model"]
+    assert gus["seeds"] == [0, 1] and len(gus["val_accuracies"]) == 2
+    assert gus["val_accuracies"][0] != gus["val_accuracies"][1]  # two seeds, two runs
+    assert rows["gus"]["model_val_accuracy"] == pytest.approx(sum(gus["val_accuracies"]) / 2)
+    target = f"{grading.DEFAULT_MODEL_TARGET:.2%}"  # the capstone's threshold, by default
+    each = ", ".join(f"{accuracy:.2%}" for accuracy in gus["val_accuracies"])
+    assert (
+        f"model misses the {target} validation target (mean of seeds 0 and 1: {each})"
+        in (rows["gus"]["notes"])
+    )
     assert rows["ada"]["model"] is None and "model" not in rows["ada"]["notes"]
 
     with (out / "gradebook.csv").open(newline="") as handle:
@@ -153,6 +163,9 @@ def test_the_gradebook_scores_each_student_and_exercise(graded):
         r"\| 1 \| gus \| my-model \| [\d,]+ \| 1 \| \d+\.\d\d% \| \d+\.\d\d% \| missed \|", board
     )
     assert "test accuracy is measured once per model and ranks nothing" in board
+    assert "trained by its recipe on seeds 0 and 1, ranked by the mean of their validation" in (
+        " ".join(board.split())
+    )
     assert table[3]["ex03_hidden"] == "0.5" and table[0]["ex02_hidden"] == ""
 
 
@@ -320,4 +333,48 @@ def test_the_sandbox_holds_the_own_code_rule(tmp_path):
     assert told["test_normalize_and_check_images_are_your_own_code"] == (
         "exercise 2 asks for your own normalization: mnist_lab.preprocess.normalize was "
         "called: normalize in ex02_normalize.py is that very function; write your own with a def"
+    )
+
+
+def test_grading_judges_models_by_the_capstones_rule_by_default():
+    """`grade`'s defaults are exercise 8's rule, read from one place (mnist_lab.course.capstone):
+    the recipe's epochs up to the budget, seeds 0 and 1, the mean against the threshold."""
+    import inspect
+
+    from mnist_lab.cli.grade import grade_command
+    from mnist_lab.course import capstone
+
+    assert grading.DEFAULT_MODEL_EPOCHS == capstone.MAX_EPOCHS
+    assert grading.DEFAULT_MODEL_TARGET == capstone.MIN_MEAN_VALIDATION_ACCURACY
+    assert grading.MODEL_SEEDS == capstone.SEEDS == (0, 1)
+    defaults = inspect.signature(grading.grade).parameters
+    assert defaults["model_epochs"].default == capstone.MAX_EPOCHS
+    assert defaults["model_target"].default == capstone.MIN_MEAN_VALIDATION_ACCURACY
+    options = inspect.signature(grade_command).parameters
+    assert options["model_epochs"].default == capstone.MAX_EPOCHS
+    assert options["model_target"].default == capstone.MIN_MEAN_VALIDATION_ACCURACY
+    # The sandbox's hard stop leaves room for every seed's safety stop, and 10 minutes more.
+    hard_stop = len(capstone.SEEDS) * capstone.SAFETY_MINUTES * 60 + 10 * 60
+    assert hard_stop == grading.MODEL_TIMEOUT_S
+
+
+def test_a_recipe_over_the_budget_is_not_trained(tmp_path):
+    """A model whose recipe asks for more epochs than the capstone allows misses the rule with
+    one plain line, and trains nothing, whatever --model-epochs says."""
+    from mnist_lab.course import capstone
+    from mnist_lab.scale.sandbox import train_student_model
+
+    text = (SOLUTIONS / EX8).read_text()
+    over = capstone.MAX_EPOCHS + 2
+    assert "epochs=8," in text
+    outcome = train_student_model(
+        {EX8: text.replace("epochs=8,", f"epochs={over},").encode()},
+        epochs=1,
+        limit=MODEL_LIMIT,
+        timeout=120,
+    )
+    assert outcome.model == "my-model" and outcome.val_accuracy is None
+    assert outcome.error == (
+        f"its recipe asks for {over} epochs, over the capstone's budget of "
+        f"{capstone.MAX_EPOCHS}: not trained"
     )

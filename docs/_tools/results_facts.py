@@ -25,6 +25,7 @@ RESULTS = ROOT / "docs" / "results"
 COMMANDS = {
     "targets": "make bench",
     "best_averaging": "python tests/perf/best_averaging.py",
+    "capstone_spread": "python docs/_tools/capstone_spread.py",
     "best_candidates": "python tests/perf/choose_best.py",
     "fast_candidates": "python tests/perf/choose_fast.py",
     "fast_candidates_round1": "python tests/perf/choose_fast.py",
@@ -196,6 +197,38 @@ def fast_candidates_round1(data: dict[str, Any]) -> dict[str, str]:
     return _fast_search("fast_candidates_round1", data, ROUND1_ROWS)
 
 
+def capstone_spread(data: dict[str, Any]) -> dict[str, str]:
+    """Exercise 8's solution over its seeds: each seed's validation accuracy, their mean and
+    standard deviation, and the bounds the capstone's threshold must stay under."""
+    facts: dict[str, str] = {}
+    prefix = "results.capstone_spread"
+    for run in data["runs"]:
+        seed = f"{prefix}.seed{run['seed']}"
+        facts[f"{seed}.val_accuracy"] = percent(run["val_accuracy"])
+        facts[f"{seed}.epochs"] = str(run["epochs"])
+        facts[f"{seed}.train_minutes"] = one_decimal(run["train_seconds"] / 60)
+    val = [run["val_accuracy"] for run in data["runs"]]
+    minutes = [run["train_seconds"] / 60 for run in data["runs"]]
+    seeds = [run["seed"] for run in data["runs"]]
+    each = [percent(value) for value in val]
+    facts[f"{prefix}.each"] = (
+        ", ".join(each[:-1]) + " and " + each[-1] if len(each) > 1 else each[0]
+    )
+    facts[f"{prefix}.runs"] = str(len(val))
+    facts[f"{prefix}.seeds"] = f"{min(seeds)} to {max(seeds)}"
+    facts[f"{prefix}.epochs"] = str(data["recipe_epochs"])
+    facts[f"{prefix}.mean"] = percent(data["mean"])
+    facts[f"{prefix}.sd"] = points(data["sd"])
+    facts[f"{prefix}.val_accuracy_min"] = percent(min(val))
+    facts[f"{prefix}.val_accuracy_max"] = percent(max(val))
+    facts[f"{prefix}.two_seed_bound"] = percent(data["two_seed_bound"])
+    facts[f"{prefix}.one_seed_bound"] = percent(data["one_seed_bound"])
+    facts[f"{prefix}.train_minutes_min"] = one_decimal(min(minutes))
+    facts[f"{prefix}.train_minutes_max"] = one_decimal(max(minutes))
+    facts[f"{prefix}.train_minutes_mean"] = one_decimal(_mean(minutes))
+    return facts
+
+
 def throughput(data: dict[str, Any]) -> dict[str, str]:
     """Each executor's row, by its executor's name, and the range of the speed-ups."""
     facts: dict[str, str] = {}
@@ -226,6 +259,7 @@ READERS = {
     "targets": targets,
     "best_candidates": best_candidates,
     "best_averaging": best_averaging,
+    "capstone_spread": capstone_spread,
     "fast_candidates": fast_candidates,
     "fast_candidates_round1": fast_candidates_round1,
     "throughput": throughput,

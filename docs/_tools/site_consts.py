@@ -87,8 +87,9 @@ class Const:
 
 
 GRADING = "mnist_lab/scale/grading/running.py"
+CAPSTONE = "mnist_lab/course/capstone.py"  # exercise 8's rule, which `grade` applies too
 TARGETS = "tests/perf/targets.py"
-EX05, EX08 = "exercises/tests/test_ex05_train.py", "exercises/tests/test_ex08_my_model.py"
+EX05 = "exercises/tests/test_ex05_train.py"
 EX12, EX13 = "exercises/tests/test_ex12_overfitting.py", "exercises/tests/test_ex13_augmentation.py"
 EX15 = "exercises/tests/test_ex15_debugging.py"
 
@@ -106,9 +107,9 @@ CONSTS: dict[str, Const] = {
     # grading
     "grade.timeout": Const(GRADING, "DEFAULT_TIMEOUT_S", seconds),
     "grade.memory": Const(GRADING, "DEFAULT_MEMORY_MB", megabytes),
-    "grade.model_epochs": Const(GRADING, "DEFAULT_MODEL_EPOCHS"),
-    "grade.model_target": Const(GRADING, "DEFAULT_MODEL_TARGET", percent()),
-    "grade.model_target_note": Const(GRADING, "DEFAULT_MODEL_TARGET", percent(2)),
+    "grade.model_epochs": Const(CAPSTONE, "MAX_EPOCHS"),  # DEFAULT_MODEL_EPOCHS
+    "grade.model_target": Const(CAPSTONE, "MIN_MEAN_VALIDATION_ACCURACY", percent(2)),
+    "grade.model_target_note": Const(CAPSTONE, "MIN_MEAN_VALIDATION_ACCURACY", percent(2)),
     "grade.model_timeout": Const(
         "mnist_lab/scale/grading/student.py", "MODEL_TIMEOUT_S", seconds_as_minutes
     ),
@@ -127,9 +128,11 @@ CONSTS: dict[str, Const] = {
     "choose_best.margin": Const("tests/perf/choose_best.py", "MARGIN", points),
     # the exercises' checks
     "exercise5.min_accuracy": Const(EX05, "MIN_ACCURACY", percent()),
-    "exercise8.min_val_accuracy": Const(EX08, "MIN_VALIDATION_ACCURACY", percent(1)),
-    "exercise8.max_epochs": Const(EX08, "MAX_EPOCHS"),
-    "exercise8.max_minutes": Const(EX08, "MAX_MINUTES", minutes),
+    "exercise8.min_mean_val_accuracy": Const(CAPSTONE, "MIN_MEAN_VALIDATION_ACCURACY", percent(2)),
+    "exercise8.max_epochs": Const(CAPSTONE, "MAX_EPOCHS"),
+    "exercise8.seeds": Const(CAPSTONE, "SEEDS", seed_range),
+    "exercise8.z": Const(CAPSTONE, "Z", plain),
+    "exercise8.safety_minutes": Const(CAPSTONE, "SAFETY_MINUTES", minutes),
     "exercise12.lower_by": Const(EX12, "LOWER_BY", percent()),
     "exercise12.held_out": Const(EX12, "HELD_OUT", count),
     "exercise12.memorized_z": Const(EX12, "MEMORIZED_Z", plain),

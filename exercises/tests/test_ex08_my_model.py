@@ -1,14 +1,15 @@
-"""Exercise 8, your own model: registered from your file, meets the model contract, is your own
-design, and reaches 99.0% validation accuracy within the budget.
+"""Exercise 8, the capstone, your own model: registered from your file, meets the model
+contract, is your own design, keeps to the budget of epochs, and passes the capstone's rule.
 
-The last test trains the model the way `mnist-lab train my-model` does: its recipe, on the
-seeded, stratified split of `mnist_lab.training` (10% of the training images held out, seed 0).
-Pass or fail is decided by the validation accuracy after the last epoch; the test images are
-scored once, at the end, and only reported when the model passes. It is marked slow.
+The rule (`mnist_lab.course.capstone`, which `mnist-lab grade` reads too) depends neither on the
+machine's speed nor on one lucky seed. The last test trains the model twice, as
+`mnist-lab train my-model --seed S` does for S = 0 and 1 (its recipe, on the seeded, stratified
+split of that seed, 10% of the training images held out), and judges the MEAN of the two runs'
+validation accuracy after their last epoch. The test images are scored once per run, at its end,
+and only reported when the model passes. It is marked slow: two whole trainings.
 """
 
 import json
-import time
 from pathlib import Path
 
 import keras
@@ -17,14 +18,26 @@ import pytest
 
 from mnist_lab import registry
 from mnist_lab.core.errors import MnistLabError
+from mnist_lab.course.capstone import (
+    MAX_EPOCHS,
+    MIN_MEAN_VALIDATION_ACCURACY,
+    MODEL,
+    SAFETY_MINUTES,
+    SEEDS,
+    mean_accuracy,
+    passes,
+)
 from mnist_lab.preprocess import normalize
 
 EXERCISE = "ex08_my_model.py"
-MODEL = "my-model"
-MIN_VALIDATION_ACCURACY = 0.99
-MAX_EPOCHS = 10
-MAX_MINUTES = 10  # of training on 2 cores; the solution took 6 on a busy 2-core machine
-VALIDATION_SPLIT, SEED = 0.1, 0  # the split every model of the course is judged on
+# The rule's constants live in mnist_lab/course/capstone.py, with how the threshold was chosen:
+# MAX_EPOCHS epochs at most in the recipe; the mean validation accuracy of SEEDS (0 and 1) must
+# reach MIN_MEAN_VALIDATION_ACCURACY (99.0%). The solution over seeds 0..7, measured by
+# `python docs/_tools/capstone_spread.py` into docs/results/capstone_spread.json on 2026-12-06:
+# mean 99.32%, standard deviation 0.13 points per seed (99.10% to 99.48%); the threshold is under
+# the mean minus 2.33 standard deviations of a 2-seed mean (99.10%) and of one seed (99.01%),
+# and above the reference CNN (98.59% mean validation accuracy over its 3 `make bench` seeds).
+# SAFETY_MINUTES per training only stops a runaway: no clock decides a pass.
 
 
 def built(exercise):
@@ -36,21 +49,6 @@ def built(exercise):
             f"create_model({MODEL!r}) should build your model, but it failed: {error}",
             pytrace=False,
         )
-
-
-class TrainingBudget(keras.callbacks.Callback):
-    """Stops training once `seconds` have passed; `stopped` says whether it had to."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds, self.stopped = seconds, False
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.started > self.seconds:
-            self.stopped = self.model.stop_training = True
 
 
 def test_my_model_is_registered_from_your_file(exercise):
@@ -136,43 +134,49 @@ def test_my_models_recipe_keeps_to_the_budget(exercise):
     built(exercise)
     epochs = registry.model_info(MODEL).recipe.epochs
     assert epochs <= MAX_EPOCHS, (
-        f"the recipe of {MODEL!r} asks for {epochs} epochs; the budget is {MAX_EPOCHS} epochs "
-        f"and {MAX_MINUTES} minutes of training: a faster design or a better learning rate "
-        "gets there sooner"
+        f"the recipe of {MODEL!r} asks for {epochs} epochs; the capstone's budget is "
+        f"{MAX_EPOCHS} epochs (counted in epochs, not minutes, so a slow laptop is judged "
+        "like a fast one): a better learning rate or schedule gets there in fewer"
     )
 
 
 @pytest.mark.slow
 def test_my_model_reaches_99_percent_validation_accuracy(exercise, mnist, tmp_path, note):
-    from mnist_lab.training import TrainConfig, train
+    """The capstone's rule: the mean validation accuracy of seeds 0 and 1 reaches the
+    threshold (99%: the name is older than the rule, and still true of it)."""
+    from mnist_lab.scale.capstone import train_seed
 
     built(exercise)
     epochs = registry.model_info(MODEL).recipe.epochs
     assert epochs <= MAX_EPOCHS, f"the recipe asks for {epochs} epochs, more than {MAX_EPOCHS}"
-    budget = TrainingBudget(MAX_MINUTES * 60)
-    config = TrainConfig(
-        model=MODEL, validation_split=VALIDATION_SPLIT, seed=SEED, out=str(tmp_path)
+    runs = []
+    for seed in SEEDS:
+        run = train_seed(MODEL, seed, out=str(tmp_path), dataset=mnist)
+        if run.stopped_by_safety:
+            pytest.fail(
+                f"{MODEL!r} was still training on seed {seed} after {SAFETY_MINUTES} minutes, "
+                f"in epoch {run.epochs} of its {epochs}: the check stopped it. This safety stop "
+                "guards against a runaway training; it is not the pass rule, which counts "
+                "epochs, not minutes. A design this heavy is far beyond what MNIST needs: "
+                "make it lighter (fewer filters, no large dense layer, a larger batch)",
+                pytrace=False,
+            )
+        runs.append(run)
+    mean = mean_accuracy([run.val_accuracy for run in runs])
+    each = ", ".join(
+        f"seed {run.seed}: {run.val_accuracy:.2%} after {run.epochs} epochs "
+        f"({run.train_seconds / 60:.1f} minutes)"
+        for run in runs
     )
-    run = train(config, dataset=mnist, verbose=0, callbacks=[budget])
-    history = run.history
-    validation = history[-1]["val_accuracy"]
-    minutes = run.metrics["train_seconds"] / 60
-    reached = (
-        f"{MODEL!r} reached {validation:.2%} validation accuracy after {len(history)} "
-        f"epoch{'s' if len(history) != 1 else ''} ({minutes:.1f} minutes of training)"
+    reached = f"{MODEL!r} reached a mean validation accuracy of {mean:.3%} ({each})"
+    assert passes([run.val_accuracy for run in runs]), (
+        f"{reached}; the capstone asks for a mean of at least "
+        f"{MIN_MEAN_VALIDATION_ACCURACY:.2%}. Compare its training and validation accuracy per "
+        "epoch ('mnist-lab train my-model' prints them) and change one thing at a time; the "
+        f"runs are in {tmp_path}"
     )
-    assert not budget.stopped, (
-        f"{MODEL!r} used up the budget of {MAX_MINUTES} minutes of training during epoch "
-        f"{len(history)} of its {epochs}, at {validation:.2%} validation accuracy: make it "
-        "lighter (fewer filters, no large dense layer, a larger batch) or train fewer epochs"
-    )
-    assert validation >= MIN_VALIDATION_ACCURACY, (
-        f"{reached}; it needs at least {MIN_VALIDATION_ACCURACY:.1%}. Compare its training "
-        "and validation accuracy per epoch ('mnist-lab train my-model' prints them) and "
-        f"change one thing at a time; the run is in {run.path}"
-    )
-    test_accuracy = run.metrics["test_accuracy"]
+    tests = ", ".join(f"{run.test_accuracy:.2%}" for run in runs)
     note(
-        f"{reached}: it passes. Its test accuracy, scored once now that the design is "
-        f"done: {test_accuracy:.2%}."
+        f"{reached}: it passes. Its test accuracy, scored once per run now that the design "
+        f"is done: {tests}."
     )

@@ -18,6 +18,7 @@ from mnist_lab.cli.common import (
     right,
 )
 from mnist_lab.cli.progress import batch_progress
+from mnist_lab.course import capstone
 
 app = typer.Typer(cls=OneLineGroup)
 
@@ -55,20 +56,25 @@ def grade_command(
     model_epochs: Annotated[
         int,
         typer.Option(
-            help="Epochs at most of each student's own model (by its recipe, seed 0); 0: none."
+            help="Epochs at most of each student's own model (its recipe, seeds 0 and 1). "
+            "The default is the capstone's rule; fewer is a quicker, different check. 0: none."
         ),
-    ] = 2,
+    ] = capstone.MAX_EPOCHS,
     model_limit: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(
-            help="Train the students' models on this many images (default: all).",
+            help="Train the students' models on this many images (default: all, as the "
+            "capstone's rule does).",
             show_default=False,
         ),
     ] = None,
     model_target: Annotated[
         float,
-        typer.Option(help="The grade rule: the validation accuracy a student's model must reach."),
-    ] = 0.97,
+        typer.Option(
+            help="The grade rule: the mean validation accuracy of seeds 0 and 1 a student's "
+            "model must reach. The default is the capstone's; lower it with fewer epochs."
+        ),
+    ] = capstone.MIN_MEAN_VALIDATION_ACCURACY,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
     resume: Annotated[

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -300,28 +300,45 @@ def _signal_name(number: int) -> str:
 # --- a student's own model --------------------------------------------------------------------
 
 RESULT_MARK = "MNIST_LAB_MODEL_RESULT "
-# Run inside the sandbox: find the models the student's files register, train the first one.
+# Run inside the sandbox: find the models the student's files register and train "my-model"
+# (else the first one) by the capstone's rule (`mnist_lab.scale.capstone`): its recipe, at most
+# `epochs` of it, once per seed; a recipe over the capstone's budget of epochs is not trained.
 _TRAIN_SCRIPT = f"""
 import json, sys
+from mnist_lab.course import capstone
 from mnist_lab.models import registry
-from mnist_lab.training import TrainConfig, train
-epochs, limit, seed = json.loads(sys.argv[1])
+from mnist_lab.scale.capstone import train_seeds
+epochs, limit, seeds = json.loads(sys.argv[1])
 names = [n for n in registry.list_models() if registry.model_info(n).source == "exercise"]
 if not names:
     print({RESULT_MARK!r} + json.dumps(None))
     sys.exit(0)
-recipe = registry.model_info(names[0]).recipe
-config = TrainConfig(names[0], epochs=min(recipe.epochs, epochs), limit=limit, seed=seed,
-                     out="runs", keep_epochs=False)
-metrics = train(config, verbose=0).metrics
-keys = ("model", "val_accuracy", "test_accuracy", "params", "epochs", "train_seconds")
-print({RESULT_MARK!r} + json.dumps({{key: metrics[key] for key in keys}}))
+name = capstone.MODEL if capstone.MODEL in names else names[0]
+asked = registry.model_info(name).recipe.epochs
+if asked > capstone.MAX_EPOCHS:
+    error = (f"its recipe asks for {{asked}} epochs, over the capstone's budget of "
+             f"{{capstone.MAX_EPOCHS}}: not trained")
+    print({RESULT_MARK!r} + json.dumps({{"model": name, "error": error}}))
+    sys.exit(0)
+runs = train_seeds(name, seeds, out="runs", epochs=min(asked, epochs), limit=limit)
+if runs[-1].stopped_by_safety:
+    error = (f"the training of seed {{runs[-1].seed}} ran past {{capstone.SAFETY_MINUTES}} "
+             "minutes and was stopped (a guard against a runaway, not the grade rule)")
+    print({RESULT_MARK!r} + json.dumps({{"model": name, "error": error}}))
+    sys.exit(0)
+val = [run.val_accuracy for run in runs]
+print({RESULT_MARK!r} + json.dumps({{
+    "model": name, "val_accuracy": capstone.mean_accuracy(val), "val_accuracies": val,
+    "test_accuracy": capstone.mean_accuracy([run.test_accuracy for run in runs]),
+    "params": runs[0].params, "epochs": runs[0].epochs, "seeds": [run.seed for run in runs],
+    "train_seconds": sum(run.train_seconds for run in runs)}}))
 """
 
 
 @dataclass(frozen=True)
 class ModelOutcome:
-    """The student's model trained on a fixed seed: its scores, or why there are none."""
+    """The student's model trained on the capstone's seeds: the mean of their validation (and
+    test) accuracies, each seed's validation accuracy, or why there are none."""
 
     model: str | None
     val_accuracy: float | None = None
@@ -330,6 +347,8 @@ class ModelOutcome:
     epochs: int | None = None
     train_seconds: float | None = None
     error: str | None = None
+    seeds: tuple[int, ...] | None = None
+    val_accuracies: tuple[float, ...] | None = None
 
 
 def train_student_model(
@@ -337,14 +356,15 @@ def train_student_model(
     *,
     epochs: int,
     limit: int | None,
-    seed: int = 0,
+    seeds: Sequence[int] = (0, 1),
     timeout: float = 600,
     memory_mb: int = 4096,
     data_dir: Path | None = None,
     threads: int = 1,
 ) -> ModelOutcome | None:
-    """Train the first model the student's files register (by their recipe, at most `epochs`),
-    in the same kind of sandbox as the tests; None when no file registers one.
+    """Train the model the student's files register ("my-model", else the first) by its recipe,
+    at most `epochs` of it, once per seed of `seeds`, in the same kind of sandbox as the tests;
+    None when no file registers one. A recipe over the capstone's budget is not trained.
 
     A file is looked at only if its text calls `register_model`, as the registry does, and one
     with a syntax error is left out of the sandbox.
@@ -361,7 +381,7 @@ def train_student_model(
         for name, source in registering.items():
             (sandbox / "exercises" / name).write_bytes(source)
         log = private / "output.txt"
-        options = json.dumps([epochs, limit, seed])
+        options = json.dumps([epochs, limit, list(seeds)])
         command = [sys.executable, "-c", _TRAIN_SCRIPT, options]
         with log.open("wb") as output:
             code, stopped = _run_limited(
@@ -374,4 +394,6 @@ def train_student_model(
     if code != 0 or not results:
         return ModelOutcome(None, error=f"the model could not train: {last_line(text, code)}")
     found = json.loads(results[-1].removeprefix(RESULT_MARK))
-    return None if found is None else ModelOutcome(**found)
+    if found is None:
+        return None
+    return ModelOutcome(**{k: tuple(v) if isinstance(v, list) else v for k, v in found.items()})

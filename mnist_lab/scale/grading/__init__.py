@@ -44,7 +44,7 @@ from mnist_lab.scale.grading.running import (
     parse_exercises,
 )
 from mnist_lab.scale.grading.student import (
-    MODEL_SEED,
+    MODEL_SEEDS,
     MODEL_TIMEOUT_S,
     StudentGrades,
     grade_student,
@@ -70,7 +70,7 @@ __all__ = [
     "GRADEBOOK_JSON",
     "LEADERBOARD_MD",
     "MAX_ZIP_BYTES",
-    "MODEL_SEED",
+    "MODEL_SEEDS",
     "MODEL_TIMEOUT_S",
     "PLAN",
     "STUDENTS",

@@ -17,7 +17,7 @@ from typing import Any
 from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
 from mnist_lab.core.markdown import markdown_table
 from mnist_lab.course import exercises as ex
-from mnist_lab.scale.grading.student import MODEL_SEED
+from mnist_lab.scale.grading.student import MODEL_SEEDS
 
 GRADEBOOK_CSV, GRADEBOOK_JSON, LEADERBOARD_MD, FEEDBACK = (
     "gradebook.csv",
@@ -75,10 +75,28 @@ def gradebook_rows(
             met = model["val_accuracy"] >= model_target
             notes.append(
                 f"model {'meets' if met else 'misses'} the {model_target:.2%} validation target"
+                + _seeds_note(model)
             )
         row["notes"] = "; ".join(notes)
         rows.append(row)
     return rows
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    """(0, 1) -> "seeds 0 and 1"; (0,) -> "seed 0"."""
+    words = [str(seed) for seed in seeds]
+    if len(words) == 1:
+        return f"seed {words[0]}"
+    return f"seeds {', '.join(words[:-1])} and {words[-1]}"
+
+
+def _seeds_note(model: dict[str, Any]) -> str:
+    """The note's end, like ' (mean of seeds 0 and 1: 99.20%, 99.10%)'; '' without seeds."""
+    seeds, accuracies = model.get("seeds"), model.get("val_accuracies")
+    if not seeds or not accuracies:
+        return ""
+    each = ", ".join(f"{accuracy:.2%}" for accuracy in accuracies)
+    return f" (mean of {_seeds(seeds)}: {each})"
 
 
 def _csv(rows: Sequence[dict[str, Any]], numbers: Sequence[int], hidden: bool) -> str:
@@ -160,9 +178,10 @@ def leaderboard_text(records: Sequence[dict[str, Any]], model_target: float) -> 
         ],
     )
     return (
-        "# The class's models\n\nEach student's own model, trained by its recipe on seed "
-        f"{MODEL_SEED}, ranked by validation accuracy (the grade rule: at least "
-        f"{model_target:.2%}); test accuracy is measured once per model and ranks nothing.\n\n"
+        "# The class's models\n\nEach student's own model, trained by its recipe on "
+        f"{_seeds(MODEL_SEEDS)}, ranked by the mean of their validation accuracies (the grade "
+        f"rule: a mean of at least {model_target:.2%}); test accuracy is measured once per "
+        "model and ranks nothing (both columns are the seeds' means).\n\n"
         + (table if models else "No submission registers a model.\n")
     )
 

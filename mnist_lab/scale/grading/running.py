@@ -17,6 +17,7 @@ from typing import Any
 from mnist_lab import data as mnist_data
 from mnist_lab.core.errors import ConfigError
 from mnist_lab.core.fileio import write_json_atomic
+from mnist_lab.course import capstone
 from mnist_lab.course import exercises as ex
 from mnist_lab.scale.batch import Progress, interrupted_as
 from mnist_lab.scale.executors import Call, check_workers, open_executor
@@ -31,9 +32,12 @@ PLAN, STUDENTS = (
 )
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 4096
-# A student's model trains by its recipe, at most this many epochs; its validation accuracy is
-# held to the target (the grade rule), its test accuracy reported once.
-DEFAULT_MODEL_EPOCHS, DEFAULT_MODEL_TARGET = 2, 0.97
+# By default a student's model is judged by the capstone's rule, as exercise 8's check judges it
+# (mnist_lab.course.capstone): its recipe (at most MAX_EPOCHS epochs) on seeds 0 and 1, the mean
+# validation accuracy held to the threshold, the test accuracy reported once. Fewer epochs or
+# images (--model-epochs, --model-limit) make a quicker, different check with its own target.
+DEFAULT_MODEL_EPOCHS = capstone.MAX_EPOCHS
+DEFAULT_MODEL_TARGET = capstone.MIN_MEAN_VALIDATION_ACCURACY
 
 
 def parse_exercises(text: str | None, catalog: Sequence[ex.Exercise]) -> list[int]:
@@ -85,9 +89,11 @@ def grade(
 
     `exercises` ('1,2,5-8') limits the exercises graded; `tests` is the folder of hidden test
     files; `timeout` is the wall-clock budget of each exercise's tests (seconds) and
-    `memory_mb` their memory. A student's own model trains by its recipe for at most
-    `model_epochs` (0: no model) on `model_limit` images (None: all), seed 0; it meets the
-    grade rule when its validation accuracy reaches `model_target`. Without `resume`, an `out`
+    `memory_mb` their memory. A student's own model trains by its recipe (a recipe over the
+    capstone's budget of epochs is not trained) for at most `model_epochs` (0: no model) on
+    `model_limit` images (None: all), once for each of seeds 0 and 1; it meets the grade rule
+    when the mean of their validation accuracies reaches `model_target`. The defaults are the
+    capstone's rule, exercise 8's. Without `resume`, an `out`
     that already holds a gradebook is refused rather than overwritten; with it, the students
     graded before are kept.
     """

@@ -11,12 +11,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_lab.course import capstone
 from mnist_lab.course import exercises as ex
 from mnist_lab.scale.grading.submissions import Submission, opened, student_files
 
-# A student's model trains by its recipe on a fixed seed, for at most this long.
-MODEL_SEED = 0
-MODEL_TIMEOUT_S = 900
+# A student's model trains by its recipe once per seed of the capstone's rule (0 and 1), and is
+# judged on their mean validation accuracy, as exercise 8's check judges it.
+MODEL_SEEDS = capstone.SEEDS
+# The sandbox's hard stop for all of a student's trainings: two seeds of the capstone's safety
+# stop (SAFETY_MINUTES each, which ends a runaway training inside) and 10 minutes to start and
+# score. A guard, never the grade rule: the rule counts epochs.
+MODEL_TIMEOUT_S = 2 * 60 * 60 + 10 * 60
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,8 @@ def grade_student(
     model_options: dict[str, Any] | None = None,
 ) -> StudentGrades:
     """Test one student's files, each exercise in its own sandboxed process, then train the
-    model their files register (`model_options`: epochs, limit; None: no model). The task an
-    executor runs; everything it returns is plain data."""
+    model their files register for each seed of MODEL_SEEDS (`model_options`: epochs, limit;
+    None: no model). The task an executor runs; everything it returns is plain data."""
     from mnist_lab.scale.sandbox import run_exercise_tests, train_student_model
 
     catalog = ex.load_catalog()
@@ -84,7 +89,7 @@ def grade_student(
                 sources,
                 epochs=model_options["epochs"],
                 limit=model_options["limit"],
-                seed=MODEL_SEED,
+                seeds=MODEL_SEEDS,
                 timeout=MODEL_TIMEOUT_S,
                 memory_mb=memory_mb,
                 data_dir=Path(data_dir) if data_dir else None,
