@@ -67,6 +67,7 @@ docs: $(DOCS_STAMP)
 docs-assets: data
 	$(BIN)/python docs/_tools/site_assets.py
 	$(BIN)/python docs/_tools/exercise_facts.py
+	$(BIN)/python docs/_tools/learn_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)

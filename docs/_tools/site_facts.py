@@ -3,7 +3,8 @@
 - docs/assets/generated/facts.json: the data and a benchmark of the zoo (`make docs-assets`,
   docs/_tools/site_assets.py);
 - docs/assets/generated/exercise_facts.json: the exercises' experiments, run with their
-  solutions (docs/_tools/exercise_facts.py);
+  solutions (docs/_tools/exercise_facts.py), and learn_facts.json, track 3's (`learn.*`,
+  docs/_tools/learn_figures.py);
 - docs/results/*.json: what `make bench` and the perf scripts measured, committed
   (docs/_tools/results_facts.py).
 
@@ -22,7 +23,11 @@ import site_consts
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GENERATED = ROOT / "docs" / "assets" / "generated"
-FACT_FILES = (GENERATED / "facts.json", GENERATED / "exercise_facts.json")
+FACT_FILES = (
+    GENERATED / "facts.json",
+    GENERATED / "exercise_facts.json",
+    GENERATED / "learn_facts.json",  # track 3's figures and numbers (learn_figures.py)
+)
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
 
