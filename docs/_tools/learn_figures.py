@@ -104,17 +104,22 @@ def first_below(points: np.ndarray) -> str:
     return f"more than {STEPS}"
 
 
+def path_facts(paths: dict[str, np.ndarray]) -> dict[str, str]:
+    """The `learn.ex23.*` facts of the three paths (in the order of optimizer_paths)."""
+    facts = {"learn.ex23.start_loss": f"{loss(START):.3g}"}
+    for key, points in zip(["sgd", "momentum", "adam"], paths.values(), strict=True):
+        facts[f"learn.ex23.{key}.final_loss"] = f"{loss(points[-1]):.2g}"
+        facts[f"learn.ex23.{key}.steps_below"] = first_below(points)
+    return facts
+
+
 def main() -> None:
     from mnist_lab.evaluation.plots import save_figure
 
     paths = optimizer_paths()
     save_figure(paths_figure(paths), OUT / PATHS_PNG)
     facts = {"learn.date": datetime.now(timezone.utc).date().isoformat(), "learn.command": COMMAND}
-    for key, points in zip(["sgd", "momentum", "adam"], paths.values(), strict=True):
-        facts[f"learn.ex23.{key}.final_loss"] = f"{loss(points[-1]):.2g}"
-        facts[f"learn.ex23.{key}.steps_below"] = first_below(points)
-    facts["learn.ex23.start_loss"] = f"{loss(START):.3g}"
-    write_json_atomic(OUT / FACTS_JSON, facts)
+    write_json_atomic(OUT / FACTS_JSON, facts | path_facts(paths))
     print(f"wrote {OUT / PATHS_PNG} and {OUT / FACTS_JSON}")
 
 
