@@ -137,6 +137,49 @@ DRAFTS = {
             ),
         },
     ),
+    "ex21-flipped-kernel-and-stride-ignored": Draft(
+        21,
+        (
+            (
+                "dpadded[:, rows, cols, :] += dout @ kernels[i, j].T",
+                "dpadded[:, rows, cols, :] += dout @ kernels[-1 - i, -1 - j].T",
+            ),
+            (
+                "seen = images[:, rows, cols, :]",
+                "seen = images[:, i : i + out_height, j : j + out_width, :]",
+            ),
+        ),
+        {
+            "test_conv2d_backward_of_a_hand_example": (
+                "that is the gradient of a flipped kernel",
+                "Keras's convolution does not flip its kernel",
+            ),
+            "test_conv2d_backward_with_stride_2_by_hand": (
+                "the stride is ignored",
+                "(y * 2 + i, x * 2 + j)",
+            ),
+        },
+    ),
+    "ex21-padding-split-wrong-and-windows-overwritten": Draft(
+        21,
+        (
+            (
+                "top, left = pad_rows // 2, pad_cols // 2",
+                "top, left = pad_rows - pad_rows // 2, pad_cols - pad_cols // 2",
+            ),
+            ("dpadded[:, rows, cols, :] += dout", "dpadded[:, rows, cols, :] = dout"),
+        ),
+        {
+            "test_conv2d_backward_same_padding_by_hand": (
+                "the padding is split the wrong way",
+                "the smaller half before (top, left)",
+            ),
+            "test_conv2d_backward_with_stride_2_by_hand": (
+                "wrong only at pixels under several windows",
+                "+=, never =",
+            ),
+        },
+    ),
     "ex23-adam-without-bias-correction-pytorch-velocity-in-place": Draft(
         23,
         (
