@@ -2,7 +2,9 @@
 
 Each case builds a plausible first draft from an exercise's reference solution by substitution
 (a one-sided difference, an arrays' floor forgotten, a bias gradient averaged, a ReLU open at
-0, a summed loss, the log of a softmax, a forgotten ReLU in the backward pass, Adam without its
+0, a summed loss, the log of a softmax, a forgotten ReLU in the backward pass, a flipped kernel,
+a stride ignored, overlapping windows overwritten, "same" padding split the wrong way, a pooling
+gradient sent to every tied maximum or the last one, zero padding that wins, Adam without its
 bias correction or with epsilon in the wrong place, PyTorch's velocity, a step made in place, a
 call into TensorFlow), runs only the tests that must catch it in a fresh process
 (`exercises.run_tests`), and checks that each fails with a message that names the mistake. The
@@ -177,6 +179,55 @@ DRAFTS = {
             "test_conv2d_backward_with_stride_2_by_hand": (
                 "wrong only at pixels under several windows",
                 "+=, never =",
+            ),
+        },
+    ),
+    "ex22-every-tied-maximum-and-padding-split-wrong": Draft(
+        22,
+        (
+            (
+                "+= np.where(winner == i * pool_size + j, dout, 0)",
+                "+= np.where(images[:, rows, cols, :] == best, dout, 0)",
+            ),
+            (
+                "top, left = pad_rows // 2, pad_cols // 2",
+                "top, left = pad_rows - pad_rows // 2, pad_cols - pad_cols // 2",
+            ),
+        ),
+        {
+            "test_max_pool2d_backward_of_tied_windows_by_hand": (
+                "the gradient went to every tied maximum of a window",
+                "the first maximum in row-major order",
+            ),
+            "test_max_pool2d_backward_same_padding_by_hand": (
+                "the padding is split the wrong way",
+            ),
+        },
+    ),
+    "ex22-last-maximum-and-windows-overwritten": Draft(
+        22,
+        (
+            ("larger = seen > best", "larger = seen >= best"),
+            ("dpadded[:, rows, cols, :] += np.where(", "dpadded[:, rows, cols, :] = np.where("),
+        ),
+        {
+            "test_max_pool2d_backward_of_tied_windows_by_hand": (
+                "the gradient went to the last tied maximum of a window",
+                "(>, not >=)",
+            ),
+            "test_max_pool2d_backward_of_overlapping_windows_by_hand": (
+                "wrong only at pixels under several windows",
+                "+=, never =",
+            ),
+        },
+    ),
+    "ex22-zero-padding-wins": Draft(
+        22,
+        (("constant_values=-np.inf", "constant_values=0"),),
+        {
+            "test_max_pool2d_backward_same_padding_by_hand": (
+                "the padding won",
+                "Pad with -inf",
             ),
         },
     ),
