@@ -67,13 +67,16 @@ def is_debugging(exercise) -> bool:
 
 def test_the_tracks_group_the_catalog_in_order():
     grouped = exercises.tracks(CATALOG)
-    assert [track.name for track, _ in grouped] == ["classic", "inside", "capstone"]
+    assert [track.name for track, _ in grouped] == ["classic", "inside", "learn", "capstone"]
     assert [exercise.number for _, members in grouped for exercise in members] == [
         exercise.number for exercise in CATALOG
     ]
-    classic, inside, capstone = (members for _, members in grouped)
+    classic, inside, learn, capstone = (members for _, members in grouped)
     assert [exercise.number for exercise in classic] == list(range(1, 8))
     assert len(inside) >= 9 and inside[0].number == 9
+    # how a CNN learns: from the gradient check on, in the order of the numbers
+    assert learn[0].number == 18 and len(learn) >= 4
+    assert [e.number for e in learn] == sorted(e.number for e in learn)
     # the capstone comes last, after every other track, whatever its number
     assert [exercise.number for exercise in capstone] == [8]
     assert CATALOG[-1].number == 8

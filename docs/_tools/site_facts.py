@@ -3,7 +3,8 @@
 - docs/assets/generated/facts.json: the data and a benchmark of the zoo (`make docs-assets`,
   docs/_tools/site_assets.py);
 - docs/assets/generated/exercise_facts.json: the exercises' experiments, run with their
-  solutions (docs/_tools/exercise_facts.py);
+  solutions (docs/_tools/exercise_facts.py), and learn_facts.json, track 3's (`learn.*`,
+  docs/_tools/learn_figures.py);
 - docs/assets/generated/chapter_facts.json: the small trainings of chapters 9 to 11
   (docs/_tools/chapter_figures.py);
 - docs/results/*.json: what `make bench` and the perf scripts measured, committed
@@ -28,6 +29,7 @@ FACT_FILES = (
     GENERATED / "facts.json",
     GENERATED / "exercise_facts.json",
     GENERATED / "chapter_facts.json",
+    GENERATED / "learn_facts.json",  # track 3's figures and numbers (learn_figures.py)
 )
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
