@@ -93,3 +93,42 @@ def test_the_safety_stop_ends_a_runaway_training_and_says_so(tmp_path, mnist):
     )
     # Stopped in its first epoch, and the next seed is not started: it would run away too.
     assert [(run.seed, run.epochs, run.stopped_by_safety) for run in runs] == [(0, 1, True)]
+
+
+def test_the_check_of_exercise_8_outlasts_its_trainings_safety_stops(monkeypatch, tmp_path):
+    """The clock must not decide: `exercises check 8` may run as long as both trainings may."""
+    import subprocess
+
+    from mnist_lab.course import exercises
+
+    exercise = exercises.find(exercises.load_catalog(ROOT), 8)
+    needed = len(capstone.SEEDS) * capstone.SAFETY_MINUTES
+    assert exercise.check_minutes is not None and exercise.check_minutes >= needed + 5
+    seen = {}
+
+    def run(command, **kwargs):
+        seen["timeout"] = kwargs["timeout"]
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", run)
+    result = exercises.run_tests(exercise, tmp_path)
+    assert seen["timeout"] == exercise.check_minutes * 60
+    assert result.failures[0].message.startswith(
+        f"the tests did not finish in {exercise.check_minutes * 60} s"
+    )
+    other = exercises.find(exercises.load_catalog(ROOT), 2)
+    assert other.check_minutes is None
+    exercises.run_tests(other, tmp_path)
+    assert seen["timeout"] == exercises.CHECK_TIMEOUT_S
+
+
+@pytest.mark.parametrize("value", [0, -5, 1.5, "long", True])
+def test_a_malformed_check_minutes_is_one_line(tmp_path, value):
+    from mnist_lab.course import exercises
+    from mnist_lab.course.exercises.catalog import read_catalog
+
+    text = (ROOT / "exercises" / "manifest.toml").read_text()
+    text = text.replace("check_minutes = 130", f"check_minutes = {json.dumps(value)}")
+    (tmp_path / "manifest.toml").write_text(text)
+    with pytest.raises(exercises.ExerciseError, match="check_minutes must be a whole number"):
+        read_catalog(tmp_path / "manifest.toml")

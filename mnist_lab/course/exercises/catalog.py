@@ -71,6 +71,7 @@ class Exercise:
     hints: tuple[Hint, ...] = field(default_factory=tuple)
     track: Track = Track("", "Exercises")
     own_code: OwnCodeRule | None = None
+    check_minutes: int | None = None  # how long its check may run; None: the usual limit
 
     def __repr__(self) -> str:
         return f"Exercise({self.number}, {self.name!r}, {self.file.name!r})"
@@ -167,9 +168,24 @@ def read_catalog(manifest: Path) -> list[Exercise]:
                 hints=_hints(entry, manifest),
                 track=track,
                 own_code=_own_code_rule(entry, manifest),
+                check_minutes=_check_minutes(entry, manifest),
             )
         )
     return catalog
+
+
+def _check_minutes(entry: dict[str, Any], manifest: Path) -> int | None:
+    """The exercise's `check_minutes` (a check that trains for long needs more than the usual
+    limit, or the limit, not the exercise's rule, would decide on a slow laptop)."""
+    value = entry.get("check_minutes")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ExerciseError(
+            f"{manifest}: exercise {entry['number']}'s check_minutes must be a whole number of "
+            f"minutes above 0, got {value!r}."
+        )
+    return value
 
 
 def _hints(entry: dict[str, Any], manifest: Path) -> tuple[Hint, ...]:

@@ -37,14 +37,18 @@ def pytest_command(targets: Sequence[str], report: Path, rootdir: Path) -> list[
 def run_tests(
     exercise: Exercise,
     exercises_dir: Path,
-    timeout: float = CHECK_TIMEOUT_S,
+    timeout: float | None = None,
     *,
     only: Iterable[str] = (),
 ) -> CheckResult:
     """Run the exercise's tests against the copy of its file in `exercises_dir`.
 
-    `only` names the tests to run (all of them when empty).
+    `only` names the tests to run (all of them when empty). `timeout` is in seconds; by
+    default the exercise's own `check_minutes`, else `CHECK_TIMEOUT_S`.
     """
+    if timeout is None:
+        minutes = exercise.check_minutes
+        timeout = minutes * 60 if minutes is not None else CHECK_TIMEOUT_S
     targets = [f"{exercise.tests}::{name}" for name in only] or [str(exercise.tests)]
     with tempfile.TemporaryDirectory(prefix="mnist-lab-check-") as scratch:
         report = Path(scratch) / "report.xml"
