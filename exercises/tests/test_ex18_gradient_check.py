@@ -10,9 +10,12 @@ is shown to be checkable only to about 1e-2, as the page says.
 import math
 
 import numpy as np
-import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+tf = LazyModule("tensorflow")  # imported by the first test that needs it
 
 EXERCISE = "ex18_gradient_check.py"
 TOLERANCE = 1e-6  # a right gradient in float64 agrees with the exact one to this or better

@@ -8,9 +8,12 @@ dout instead of x. Then `tf.GradientTape` in float64 (relative error at most 1e-
 """
 
 import numpy as np
-import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+tf = LazyModule("tensorflow")  # imported by the first test that needs it
 
 EXERCISE = "ex19_dense_backward.py"
 TOLERANCE = {np.float64: 1e-6, np.float32: 1e-4}  # relative error, by dtype

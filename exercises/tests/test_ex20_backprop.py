@@ -11,9 +11,12 @@ backward pass that forgets the ReLU are each told so.
 import math
 
 import numpy as np
-import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+tf = LazyModule("tensorflow")  # imported by the first test that needs it
 
 EXERCISE = "ex20_backprop.py"
 NAMES = ("dw1", "db1", "dw2", "db2")

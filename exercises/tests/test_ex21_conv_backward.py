@@ -11,9 +11,12 @@ filters, strides 1 to 3, both paddings.
 """
 
 import numpy as np
-import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+tf = LazyModule("tensorflow")  # imported by the first test that needs it
 
 EXERCISE = "ex21_conv_backward.py"
 TOLERANCE = 1e-6  # float64's relative error

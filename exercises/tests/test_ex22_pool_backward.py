@@ -12,9 +12,12 @@ paddings), and on real MNIST digits.
 """
 
 import numpy as np
-import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+tf = LazyModule("tensorflow")  # imported by the first test that needs it
 
 EXERCISE = "ex22_pool_backward.py"
 TOLERANCE = 1e-6  # float64's relative error

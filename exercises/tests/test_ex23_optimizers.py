@@ -12,10 +12,13 @@ PyTorch's convention, and updates made in place.
 
 import math
 
-import keras
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mnist_lab.core.lazy import LazyModule
+
+keras = LazyModule("keras")  # imported by the first test that needs it
 
 EXERCISE = "ex23_optimizers.py"
 # Keras rounds its hyperparameters to float32 even for float64 weights: Adam's beta1 and beta2
