@@ -18,6 +18,10 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
+        # pytest looks for its own marks (`__pytest_wrapped__`, `_pytestfixturefunction`) on
+        # every name of a test module: a private name must not import the module.
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
         return getattr(importlib.import_module(self._name), attribute)
 
     def __repr__(self) -> str:
