@@ -127,3 +127,19 @@ def copy_trained_run(trained_runs):
         return Path(shutil.copytree(trained_runs[name], Path(folder) / trained_runs[name].name))
 
     return copy
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A fresh copy of the course in tmp_path, the current folder: the manifest, the exercises'
+    tests and the original stubs (for the `mnist-lab exercises` commands' tests)."""
+    from mnist_lab.course import exercises
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "exercises" / "tests", tmp_path / "exercises" / "tests")
+    shutil.copy(root / "exercises" / "manifest.toml", tmp_path / "exercises" / "manifest.toml")
+    for exercise in exercises.load_catalog(root):
+        (tmp_path / "exercises" / exercise.file.name).write_text(exercises.stub_text(exercise))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "exercises"))
+    return tmp_path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,18 +21,6 @@ from mnist_lab.course import exercises
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)
 runner = CliRunner()
-
-
-@pytest.fixture
-def course(tmp_path, monkeypatch):
-    """A fresh copy of the course: the manifest, the tests and the original stubs."""
-    shutil.copytree(ROOT / "exercises" / "tests", tmp_path / "exercises" / "tests")
-    shutil.copy(ROOT / "exercises" / "manifest.toml", tmp_path / "exercises" / "manifest.toml")
-    for exercise in CATALOG:
-        (tmp_path / "exercises" / exercise.file.name).write_text(exercises.stub_text(exercise))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "exercises"))
-    return tmp_path
 
 
 def write_solution(course: Path, number: int) -> Path:

@@ -7,11 +7,9 @@ next one (with exercise 8, the capstone that trains a model, changed, it took 3.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from mnist_lab.cli import app
@@ -58,18 +56,6 @@ def test_known_states_run_no_test(course):
     assert known[8] is None
     assert known[1] == NOT_STARTED and set(known) == {e.number for e in CATALOG}
     assert exercises.load_progress(course) == {}  # no check ran, none was recorded
-
-
-@pytest.fixture
-def course(tmp_path, monkeypatch):
-    """A fresh copy of the course: the manifest, the tests and the original stubs."""
-    shutil.copytree(ROOT / "exercises" / "tests", tmp_path / "exercises" / "tests")
-    shutil.copy(ROOT / "exercises" / "manifest.toml", tmp_path / "exercises" / "manifest.toml")
-    for exercise in CATALOG:
-        (tmp_path / "exercises" / exercise.file.name).write_text(exercises.stub_text(exercise))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MNIST_LAB_PLUGINS", str(tmp_path / "exercises"))
-    return tmp_path
 
 
 def solve(course: Path, number: int) -> Path:
