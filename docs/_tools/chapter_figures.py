@@ -21,24 +21,19 @@ happened in this run, not a law. The experiments reuse the exercises' reference 
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import importlib.util
-import json
 import math
 import re
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import chapter_plots as plots
 import chapter_runs as runs
 import numpy as np
+from measuring import load_module, load_solution, parse_only, remeasure
 
-from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.fileio import write_bytes_atomic
 from mnist_lab.core.markdown import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -70,18 +65,6 @@ def rate_text(value: float) -> str:
     return f"{mantissa}e{int(power)}" if int(power) else mantissa
 
 
-def _solution(name: str) -> Any:
-    return importlib.import_module(f"mnist_lab.course.solutions.{name}")
-
-
-def load_module(path: Path, name: str) -> Any:
-    """A module from a file (an exercise's test module, a variant of exercise 15's script)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # --- chapter 9: regularization and augmentation ------------------------------------------------
 
 PATIENCE = 3  # exercise 12's page tries early stopping with this patience
@@ -105,7 +88,7 @@ def early_stopping(losses: Sequence[float], patience: int) -> tuple[int, int]:
 
 def chapter_9(mnist: Any, out: Path) -> dict[str, str]:
     """Exercise 12's plain network against dropout, augmentation and an L2 penalty, per epoch."""
-    solution = _solution("ex12_overfitting")
+    solution = load_solution("ex12_overfitting")
     tests = load_module(ROOT / "exercises" / "tests" / "test_ex12_overfitting.py", "_ch9_ex12")
     data = solution.overfitting_data(*mnist.train, seed=SEED)
     x_held, y_held = tests.held_out_data(mnist)
@@ -143,7 +126,7 @@ def chapter_9(mnist: Any, out: Path) -> dict[str, str]:
         ),
     }
     plots.save(plots.regularization_curves(histories, best, kept), out / FIGURES[9][0])
-    augmentation = _solution("ex13_augmentation")
+    augmentation = load_solution("ex13_augmentation")
     digits = data[2][:6]  # validation digits: what they look like, nothing is trained here
     versions = [augmentation.augment(digits, SEED + k) for k in range(7)]
     plots.save(plots.augmented_grid(digits, versions), out / FIGURES[9][1])
@@ -158,7 +141,7 @@ def chapter_9(mnist: Any, out: Path) -> dict[str, str]:
 def chapter_10(mnist: Any, out: Path) -> dict[str, str]:
     """A learning-rate range on a log axis, a schedule against a constant rate, batch norm."""
     tests = load_module(ROOT / "exercises" / "tests" / "test_ex14_learning_rate.py", "_ch10_ex14")
-    solution = _solution("ex14_learning_rate")
+    solution = load_solution("ex14_learning_rate")
     x, y, x_val, y_val = runs.pool_split(mnist, tests.POOL, tests.VALIDATION_FRACTION, SEED)
     rates = solution.learning_rates(1e-5, 1.0, 11)  # two per decade
     results = solution.sweep(
@@ -319,37 +302,16 @@ CHAPTERS: dict[int, Callable[[Any, Path], dict[str, str]]] = {
 
 def generate(out: Path = OUT, only: Sequence[int] = tuple(CHAPTERS)) -> dict[str, str]:
     """Measure the chapters `only` into `out`, keep the other chapters' facts; return all."""
-    from mnist_lab.data import load_mnist
-    from mnist_lab.scale.machine import describe_machine, machine_info
-
-    path = out / FACTS_JSON
-    facts = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    mnist = load_mnist()
-    machine = describe_machine(machine_info())
-    for number in only:
-        print(f"chapter {number}", flush=True)
-        prefix = f"chapters.{number:02d}."
-        facts = {key: value for key, value in facts.items() if not key.startswith(prefix)}
-        started = time.perf_counter()
-        facts |= CHAPTERS[number](mnist, out)
-        facts |= {  # each chapter's own provenance: `--only` measures some again
-            f"{prefix}date": datetime.now(timezone.utc).date().isoformat(),
-            f"{prefix}machine": machine,
-            f"{prefix}seconds": f"{time.perf_counter() - started:.0f}",
-        }
-    facts["chapters.command"] = f"`{COMMAND}`"  # shown as code on the page
-    write_json_atomic(path, dict(sorted(facts.items())))
-    return facts
+    return remeasure(
+        CHAPTERS, only, out=out, facts_json=FACTS_JSON, prefix="chapters", what="chapter",
+        command=COMMAND,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"target folder (default: {OUT})")
-    parser.add_argument(
-        "--only", type=int, nargs="+", choices=sorted(CHAPTERS), default=sorted(CHAPTERS),
-        help="the chapters to measure again (the others' facts are kept)",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
+    args = parse_only(
+        argv, command=COMMAND, doc=__doc__, out=OUT, choices=CHAPTERS, what="chapters"
+    )
     generate(args.out, args.only)
 
 

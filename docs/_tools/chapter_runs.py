@@ -69,7 +69,7 @@ def _fit(model: Any, x: Any, y: Any, data: tuple, epochs: int, batch: int) -> di
 # --- chapter 9 --------------------------------------------------------------------------------
 
 
-def _reference(augment: bool = False, l2: float | None = None) -> Any:
+def reference(augment: bool = False, l2: float | None = None) -> Any:
     """The reference's layers, with random moves in front or an L2 penalty on Dense 128."""
     import keras
     from keras import layers
@@ -110,10 +110,10 @@ def regularization_runs(
 
     x, y, x_val, y_val = data
     builders = {
-        "plain": _reference,
+        "plain": reference,
         "dropout": solution.build_regularized_model,  # the exercise's solution
-        "augmentation": lambda: _reference(augment=True),
-        "l2": lambda: _reference(l2=1e-3),
+        "augmentation": lambda: reference(augment=True),
+        "l2": lambda: reference(l2=1e-3),
     }
 
     class Crossentropy(keras.callbacks.Callback):

@@ -17,21 +17,17 @@ it takes a few minutes; `--only 17` (or any list of numbers) redoes some and kee
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import importlib.util
-import json
 import math
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from chapter_runs import reference
+from measuring import load_module, load_solution, parse_only, remeasure
 
-from mnist_lab.core.fileio import write_bytes_atomic, write_json_atomic
+from mnist_lab.core.fileio import write_bytes_atomic
 from mnist_lab.core.markdown import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -56,18 +52,6 @@ def _times(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
-def _module(path: Path, name: str) -> Any:
-    """A module from a file (the shipped stub of exercise 15 is not a package module)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _solution(name: str) -> Any:
-    return importlib.import_module(f"mnist_lab.course.solutions.{name}")
-
-
 # --- exercise 5 ------------------------------------------------------------------------------
 
 
@@ -78,7 +62,7 @@ def exercise_5(mnist: Any) -> dict[str, str]:
     from mnist_lab.course.solutions.ex04_reference_cnn import build_reference
     from mnist_lab.preprocess import normalize, one_hot
 
-    solution = _solution("ex05_train")
+    solution = load_solution("ex05_train")
     train_images, held_out, epochs, batch = 6000, 2000, 3, 32  # the test's sizes
     keras.utils.set_random_seed(SEED)
     model = build_reference()
@@ -101,36 +85,12 @@ def _validation_loss(model: Any, x_val: np.ndarray, y_val: np.ndarray) -> float:
     return float(-np.mean(np.log(np.sum(probabilities * y_val, axis=1))))
 
 
-def _reference_layers(augment: bool = False, l2: float | None = None) -> Any:
-    import keras
-    from keras import layers
-
-    regularizer = keras.regularizers.L2(l2) if l2 else None
-    moves = [
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-        layers.RandomRotation(10 / 360, fill_mode="constant"),
-    ]
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            *(moves if augment else []),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu", kernel_regularizer=regularizer),
-            layers.Dense(10, activation="softmax"),
-        ]
-    )
-
-
 def exercise_12(mnist: Any) -> dict[str, str]:
     """The plain reference on 1,000 digits, the solution's dropout, and three other choices."""
     import keras
 
-    solution = _solution("ex12_overfitting")
-    tests = _module(ROOT / "exercises" / "tests" / "test_ex12_overfitting.py", "_ex12_tests")
+    solution = load_solution("ex12_overfitting")
+    tests = load_module(ROOT / "exercises" / "tests" / "test_ex12_overfitting.py", "_ex12_tests")
     x, y, x_val, y_val = solution.overfitting_data(*mnist.train, seed=SEED)
     x_held, y_held = tests.held_out_data(mnist)  # the digits the check judges networks on
     plain, history = solution.train_plain(x, y, x_val, y_val, seed=SEED)
@@ -170,11 +130,11 @@ def exercise_12(mnist: Any) -> dict[str, str]:
     dropout = solution.regularized_fit(model, x, y, x_val, y_val, seed=SEED)
     record("dropout", model, len(dropout["loss"]))
     for name, build, callbacks in (
-        ("augmentation", lambda: _reference_layers(augment=True), ()),
-        ("l2", lambda: _reference_layers(l2=1e-3), ()),
+        ("augmentation", lambda: reference(augment=True), ()),
+        ("l2", lambda: reference(l2=1e-3), ()),
         (
             "early_stopping",
-            _reference_layers,
+            reference,
             (keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),),
         ),
     ):
@@ -192,8 +152,8 @@ def exercise_13(mnist: Any) -> dict[str, str]:
 
     from mnist_lab.preprocess import normalize, one_hot, stratified_split
 
-    tests = _module(ROOT / "exercises" / "tests" / "test_ex13_augmentation.py", "_ex13_tests")
-    solution = _solution("ex13_augmentation")
+    tests = load_module(ROOT / "exercises" / "tests" / "test_ex13_augmentation.py", "_ex13_tests")
+    solution = load_solution("ex13_augmentation")
     rng = np.random.default_rng(SEED)
     pool = np.sort(rng.permutation(len(mnist.train.labels))[: tests.POOL])
     labels = mnist.train.labels[pool]
@@ -229,8 +189,8 @@ def exercise_14(mnist: Any, out: Path) -> dict[str, str]:
     """The solution's sweep from 1e-5 to 1, as the test runs it; its table into ex14_sweep.md."""
     from mnist_lab.preprocess import normalize, one_hot, stratified_split
 
-    tests = _module(ROOT / "exercises" / "tests" / "test_ex14_learning_rate.py", "_ex14_tests")
-    solution = _solution("ex14_learning_rate")
+    tests = load_module(ROOT / "exercises" / "tests" / "test_ex14_learning_rate.py", "_ex14_tests")
+    solution = load_solution("ex14_learning_rate")
     rng = np.random.default_rng(SEED)
     pool = np.sort(rng.permutation(len(mnist.train.labels))[: tests.POOL])
     labels = mnist.train.labels[pool]
@@ -289,7 +249,7 @@ def exercise_15(mnist: Any) -> dict[str, str]:
         modules = {}
         for name, text in (("shipped", stub_text(exercise)), ("fixed", solution_text(exercise))):
             (Path(folder) / f"ex15_{name}.py").write_text(text, encoding="utf-8")
-            modules[name] = _module(Path(folder) / f"ex15_{name}.py", f"_ex15_{name}")
+            modules[name] = load_module(Path(folder) / f"ex15_{name}.py", f"_ex15_{name}")
     shipped, fixed = modules["shipped"], modules["fixed"]
     for name, module in (("shipped", shipped), ("fixed", fixed)):
         with contextlib.redirect_stdout(io.StringIO()):
@@ -314,7 +274,7 @@ EPOCH_STEPS = 422  # one epoch of bn-cnn: 54,000 images in batches of 128
 def exercise_17(out: Path) -> dict[str, str]:
     """The moving averages of exercise 17's page, from the solution's functions; the table
     into ex17_momentum.md."""
-    solution = _solution("ex17_batch_norm")
+    solution = load_solution("ex17_batch_norm")
     after, forget = solution.moving_average_after, solution.steps_to_forget
     within = 0.1 * BATCH_VARIANCE / (START - BATCH_VARIANCE)  # within 10% of the batch's
     facts = {
@@ -375,37 +335,16 @@ EXERCISES: dict[int, Callable[[Any, Path], dict[str, str]]] = {
 
 def generate(out: Path = OUT, only: Sequence[int] = tuple(EXERCISES)) -> dict[str, str]:
     """Measure the exercises `only` into `out`, keep the other exercises' facts; return all."""
-    from mnist_lab.data import load_mnist
-    from mnist_lab.scale.machine import describe_machine, machine_info
-
-    path = out / FACTS_JSON
-    facts = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    mnist = load_mnist()
-    machine = describe_machine(machine_info())
-    for number in only:
-        print(f"exercise {number}", flush=True)
-        prefix = f"exercises.{number:02d}."
-        facts = {key: value for key, value in facts.items() if not key.startswith(prefix)}
-        started = time.perf_counter()
-        facts |= EXERCISES[number](mnist, out)
-        facts |= {  # each exercise's own provenance: `--only` measures some again
-            f"{prefix}date": datetime.now(timezone.utc).date().isoformat(),
-            f"{prefix}machine": machine,
-            f"{prefix}seconds": f"{time.perf_counter() - started:.0f}",
-        }
-    facts["exercises.command"] = f"`{COMMAND}`"  # shown as code on the page
-    write_json_atomic(path, dict(sorted(facts.items())))
-    return facts
+    return remeasure(
+        EXERCISES, only, out=out, facts_json=FACTS_JSON, prefix="exercises", what="exercise",
+        command=COMMAND,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"target folder (default: {OUT})")
-    parser.add_argument(
-        "--only", type=int, nargs="+", choices=sorted(EXERCISES), default=sorted(EXERCISES),
-        help="the exercises to measure again (the others' facts are kept)",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
+    args = parse_only(
+        argv, command=COMMAND, doc=__doc__, out=OUT, choices=EXERCISES, what="exercises"
+    )
     generate(args.out, args.only)
 
 
