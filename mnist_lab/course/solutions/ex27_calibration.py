@@ -163,24 +163,26 @@ def reliability_figure(probabilities: np.ndarray, labels: np.ndarray, bins: int 
     correct = probabilities.argmax(axis=1) == np.asarray(labels)
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
-    centers, accuracies = [], []
+    centers, accuracies, counts = [], [], []
     for b in range(bins):
         members = which == b
         if members.any():
             centers.append((edges[b] + edges[b + 1]) / 2)
             accuracies.append(float(correct[members].mean()))
+            counts.append(int(members.sum()))
 
     figure = Figure(figsize=(5, 5), layout="constrained")
     axes = figure.subplots()
     axes.bar(centers, accuracies, width=1 / bins, edgecolor="black", label="accuracy")
     axes.plot([0, 1], [0, 1], "k--", label="perfect calibration")
+    for center, count in zip(centers, counts, strict=True):  # a bar of 3 images says little
+        axes.text(center, 0.02, str(count), rotation=90, ha="center", va="bottom", fontsize=8)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_xlabel("confidence (largest probability)")
     axes.set_ylabel("accuracy")
     ece = expected_calibration_error(probabilities, labels, bins)
     axes.set_title(f"ECE = {ece:.4f} ({bins} bins)")
-    axes.legend(loc="upper left")
     return figure
     # END SOLUTION
 
