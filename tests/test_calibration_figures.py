@@ -99,7 +99,9 @@ def tiny_model():
     )
 
 
-def test_the_logits_are_the_last_dense_layers_pre_activation_on_the_runs_validation(tmp_path):
+def test_the_logits_are_the_last_dense_layers_pre_activation_on_the_runs_validation(
+    tmp_path, capsys
+):
     from mnist_lab.core import runs
     from mnist_lab.data import load_mnist
     from mnist_lab.evaluation.splits import split_indices
@@ -119,3 +121,20 @@ def test_the_logits_are_the_last_dense_layers_pre_activation_on_the_runs_validat
     assert logits.shape == (20, 10) and logits.dtype == np.float64
     probabilities = model.predict(normalize(images[validation]), verbose=0)
     assert np.allclose(calibration.softmax(logits), probabilities, atol=1e-6)
+
+    calibration.main([str(run)])  # the script a student runs on a run of theirs
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("T fitted on 10 validation images: ")
+    assert printed[1].startswith("ECE on the other 10: ")
+
+
+def test_the_script_says_what_is_wrong_in_one_line(tmp_path):
+    missing = tmp_path / "no-run"
+    with pytest.raises(SystemExit) as raised:
+        calibration.main([str(missing)])
+    assert str(raised.value) == (
+        f"{missing} is not a run folder: it does not exist; runs are in runs/ "
+        "(see 'mnist-lab train')."
+    )
+    with pytest.raises(SystemExit, match="usage: python exercises/ex27_calibration.py RUN"):
+        calibration.main([])

@@ -189,14 +189,19 @@ def reliability_figure(probabilities: np.ndarray, labels: np.ndarray, bins: int 
 
 def main(argv: list[str] | None = None) -> None:
     """Fit T on one half of a run's validation images, report the ECE on the other half."""
+    from mnist_lab import MnistLabError
+
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         raise SystemExit("usage: python exercises/ex27_calibration.py RUN_FOLDER")
-    logits, labels = validation_logits(args[0])
-    fit, report = calibration_halves(labels)
-    temperature = fit_temperature(logits[fit], labels[fit])
-    before = expected_calibration_error(softmax(logits[report]), labels[report])
-    after = expected_calibration_error(softmax(logits[report] / temperature), labels[report])
+    try:
+        logits, labels = validation_logits(args[0])
+        fit, report = calibration_halves(labels)
+        temperature = fit_temperature(logits[fit], labels[fit])
+        before = expected_calibration_error(softmax(logits[report]), labels[report])
+        after = expected_calibration_error(softmax(logits[report] / temperature), labels[report])
+    except (MnistLabError, NotImplementedError) as error:  # one line, no traceback
+        raise SystemExit(str(error)) from None
     print(f"T fitted on {len(fit):,} validation images: {temperature:.3f}")
     print(f"ECE on the other {len(report):,}: {before:.4f} before, {after:.4f} after")
 
