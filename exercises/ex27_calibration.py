@@ -53,7 +53,13 @@ def last_dense_logits(model: Any, images: np.ndarray, batch_size: int = 1000) ->
     """
     import keras
 
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not denses:
+        raise ValueError(
+            f"{model.name} has no Dense layer among its layers: its logits are the pre-activation "
+            "of the last Dense layer, before the softmax."
+        )
+    dense = denses[-1]
     features = keras.Model(model.inputs, dense.input).predict(
         images, batch_size=batch_size, verbose=0
     )
@@ -131,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         temperature = fit_temperature(logits[fit], labels[fit])
         before = expected_calibration_error(softmax(logits[report]), labels[report])
         after = expected_calibration_error(softmax(logits[report] / temperature), labels[report])
-    except (MnistLabError, NotImplementedError) as error:  # one line, no traceback
+    except (MnistLabError, NotImplementedError, ValueError) as error:  # one line, no traceback
         raise SystemExit(str(error)) from None
     print(f"T fitted on {len(fit):,} validation images: {temperature:.3f}")
     print(f"ECE on the other {len(report):,}: {before:.4f} before, {after:.4f} after")

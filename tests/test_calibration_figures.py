@@ -128,6 +128,14 @@ def test_the_logits_are_the_last_dense_layers_pre_activation_on_the_runs_validat
     assert printed[1].startswith("ECE on the other 10: ")
 
 
+def test_a_model_without_a_dense_layer_has_no_logits_to_give():
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Softmax()], name="no_dense")
+    with pytest.raises(ValueError, match="no_dense has no Dense layer among its layers"):
+        calibration.last_dense_logits(model, np.zeros((2, 4)))
+
+
 def test_the_script_says_what_is_wrong_in_one_line(tmp_path):
     missing = tmp_path / "no-run"
     with pytest.raises(SystemExit) as raised:
