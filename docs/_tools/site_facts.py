@@ -4,7 +4,8 @@
   docs/_tools/site_assets.py);
 - docs/assets/generated/exercise_facts.json: the exercises' experiments, run with their
   solutions (docs/_tools/exercise_facts.py), and learn_facts.json, track 3's (`learn.*`,
-  docs/_tools/learn_figures.py);
+  docs/_tools/learn_figures.py), and init_facts.json, exercise 24's (`init.*`,
+  docs/_tools/init_figures.py);
 - docs/assets/generated/chapter_facts.json: the small trainings of chapters 9 to 11
   (docs/_tools/chapter_figures.py);
 - docs/results/*.json: what `make bench` and the perf scripts measured, committed
@@ -30,6 +31,7 @@ FACT_FILES = (
     GENERATED / "exercise_facts.json",
     GENERATED / "chapter_facts.json",
     GENERATED / "learn_facts.json",  # track 3's figures and numbers (learn_figures.py)
+    GENERATED / "init_facts.json",  # exercise 24's experiment (init_figures.py)
 )
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
