@@ -72,6 +72,7 @@ docs-assets: data
 	$(BIN)/python docs/_tools/learn_figures.py
 	$(BIN)/python docs/_tools/backprop_figures.py
 	$(BIN)/python docs/_tools/calibration_figures.py
+	$(BIN)/python docs/_tools/init_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)
