@@ -162,6 +162,16 @@ def test_the_zoo_table_lists_every_built_in_model_with_its_parameters(built_site
         assert f"{row['params']:,}" in zoo
 
 
+def test_no_course_or_exercise_page_shows_a_marker_unfilled(built_site):
+    # The hook leaves markers inside code as written (a page may show the syntax), so a marker
+    # put in backticks by mistake reaches the reader as "{{ fact ... }}": no course page does.
+    for page in sorted((built_site / "course").rglob("*.html")) + sorted(
+        (built_site / "exercises").rglob("*.html")
+    ):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"\{\{\s*(fact|const)\b", html), page.relative_to(built_site)
+
+
 def test_the_cli_reference_has_every_command_and_option_of_the_app(built_site):
     import typer.main
 
