@@ -3,10 +3,11 @@
 Each case builds a plausible first draft from the reference solution by substitution (np.roll,
 which wraps around, instead of zeros coming in; dy and dx swapped; the border not left out; the
 argmax taken over the batch instead of each image's row; an int shift applied to the rows; the
-maps' move rounded down instead of toward zero; Keras called in the student's code), runs only
-the tests that must catch it in a fresh process (`exercises.run_tests`), and checks that each
-fails with a message that names the mistake. The solution itself passes every test in
-tests/test_exercises_cli.py. The Draft pattern is tests/test_exercise_variants_learn.py's.
+maps' move rounded down instead of toward zero; the course's confusion matrix called in the
+student's code), runs only the tests that must catch it in a fresh process
+(`exercises.run_tests`), and checks that each fails with a message that names the mistake.
+The solution itself passes every test in tests/test_exercises_cli.py. The Draft pattern is
+tests/test_exercise_variants_learn.py's.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Draft:
 
 
 DRAFTS = {
-    "ex26-np-roll-border-kept-and-keras-argmax": Draft(
+    "ex26-np-roll-border-kept-and-the-courses-confusion-matrix": Draft(
         26,
         (
             (
@@ -53,18 +54,21 @@ DRAFTS = {
             ),
             ("top, left = border + abs(my), border + abs(mx)", "top, left = 0, 0"),
             (
-                "probabilities.argmax(axis=1) == labels",
-                "keras.ops.convert_to_numpy(keras.ops.argmax(probabilities, axis=1)) == labels",
+                "accuracies.append(float(np.mean(probabilities.argmax(axis=1) == labels)))\n",
+                "predicted = probabilities.argmax(axis=1)\n"
+                "        matrix = confusion_matrix(labels, predicted, probabilities.shape[1])\n"
+                "        accuracies.append(float(np.trace(matrix) / matrix.sum()))\n",
             ),
             (
                 "    labels = np.asarray(labels)\n",
-                "    import keras\n\n    labels = np.asarray(labels)\n",
+                "    from mnist_lab.evaluation.metrics import confusion_matrix\n\n"
+                "    labels = np.asarray(labels)\n",
             ),
         ),
         {
             "test_shift_of_a_hand_example": ("came back on the other side, as np.roll does",),
             "test_the_border_is_left_out": ("not 0: leave out border + |my| = 2 rows",),
-            "test_the_three_functions_are_your_own_code": ("keras.ops.argmax was called",),
+            "test_the_three_functions_are_your_own_code": ("confusion_matrix was called",),
         },
     ),
     "ex26-dy-dx-swapped-and-argmax-over-the-batch": Draft(

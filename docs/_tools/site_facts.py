@@ -30,6 +30,7 @@ FACT_FILES = (
     GENERATED / "exercise_facts.json",
     GENERATED / "chapter_facts.json",
     GENERATED / "learn_facts.json",  # track 3's figures and numbers (learn_figures.py)
+    GENERATED / "shift_facts.json",  # exercise 26's curves and errors (shift_figures.py)
 )
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
