@@ -62,6 +62,32 @@ def test_a_tiny_run_measures_both_networks(monkeypatch):
     assert len(figure.axes[0].get_lines()) == 2
 
 
+def make_run(runs, name, state="completed", keras_file=True, **config):
+    folder = runs / name
+    folder.mkdir(parents=True)
+    settings = {"model": "reference", "seed": 0, "validation_split": 0.1, "limit": None}
+    (folder / "config.json").write_text(json.dumps(settings | config))
+    (folder / "state.json").write_text(json.dumps({"state": state, "epochs_done": 5}))
+    if keras_file:
+        (folder / "model.keras").write_bytes(b"")
+    return folder
+
+
+def test_the_exercise_loads_only_a_finished_reference_run_of_the_same_split(tmp_path):
+    find = shift_figures.solution.finished_reference_run
+    runs = tmp_path / "runs"
+    assert find(runs) is None  # no runs folder
+    make_run(runs, "a-seed-1", seed=1)
+    make_run(runs, "b-limited", limit=1000)
+    make_run(runs, "c-augmented", overrides={"augmentation": {"shift": 0.1}})
+    make_run(runs, "d-interrupted", state="interrupted")
+    make_run(runs, "e-no-model", keras_file=False)
+    make_run(runs, "f-fast", model="fast")
+    assert find(runs) is None
+    chosen = make_run(runs, "g-right")
+    assert find(runs) == chosen
+
+
 def test_the_committed_facts_are_complete_and_reach_the_site():
     committed = json.loads((GENERATED / shift_figures.FACTS_JSON).read_text())
     expected = set(shift_figures.shift_facts(MEASURED, ERRORS, 3)) | {"shift.date", "shift.command"}

@@ -270,6 +270,8 @@ def main() -> None:
     """Train (or load) both networks and print their curves and the first block's errors."""
     data = shift_split()
     _, _, x_val, y_val = data
+    run = finished_reference_run()
+    print(f"reference: {f'from {run}' if run else f'trained here for {EPOCHS} epochs'}")
     models = reference_and_gap(data)
     moves = list(range(9))
     for name, model in models.items():
