@@ -2,9 +2,9 @@
 
 Each case builds a plausible first draft from the reference solution by substitution (np.roll,
 which wraps around, instead of zeros coming in; dy and dx swapped; the border not left out; the
-argmax taken over the batch instead of each image's row; an int shift applied to the rows; the
-maps' move rounded down instead of toward zero; the course's confusion matrix called in the
-student's code), runs only the tests that must catch it in a fresh process
+argmax taken over the batch instead of each image's row, or of the labels; an int shift applied
+to the rows; the maps' move rounded down instead of toward zero; the course's confusion matrix
+called in the student's code), runs only the tests that must catch it in a fresh process
 (`exercises.run_tests`), and checks that each fails with a message that names the mistake.
 The solution itself passes every test in tests/test_exercises_cli.py. The Draft pattern is
 tests/test_exercise_variants_learn.py's.
@@ -84,6 +84,21 @@ DRAFTS = {
             "test_shift_of_a_hand_example": ("dy and dx are swapped",),
             "test_accuracy_under_shift_takes_the_largest_probability_of_each_row": (
                 "the largest of its own row (argmax along axis 1)",
+            ),
+        },
+    ),
+    "ex26-argmax-of-the-labels": Draft(
+        26,
+        (
+            (
+                "probabilities.argmax(axis=1) == labels)",
+                "probabilities.argmax(axis=1) == np.argmax(labels, axis=-1))",
+            ),
+        ),
+        {
+            "test_accuracy_under_shift_takes_the_largest_probability_of_each_row": (
+                "the labels are the classes already",
+                "not with an argmax of the labels",
             ),
         },
     ),

@@ -27,7 +27,7 @@ def fail(message: str):
 
 def rows(array) -> str:
     """A small 2-D array written on one line, row by row."""
-    return "[" + ", ".join(str(list(np.asarray(row).tolist())) for row in array) + "]"
+    return "[" + ", ".join("[" + ", ".join(f"{v:.4g}" for v in row) + "]" for row in array) + "]"
 
 
 # --- references written here, from the definitions ---------------------------------------------
@@ -392,12 +392,19 @@ def test_accuracy_under_shift_takes_the_largest_probability_of_each_row(exercise
         got = call(
             exercise, "accuracy_under_shift", lambda x: probabilities, images, np.array(labels), [0]
         )
-        if not np.allclose(got, [expected]):
+        if np.allclose(got, [expected]):
+            continue
+        said = f"with probabilities {rows(probabilities)} and labels {labels}, the accuracy is "
+        said += f"{expected:.4g}, got {got}"
+        if np.allclose(got, [np.mean(np.array([2, 0, 3, 1]) == np.argmax(labels))]):
             fail(
-                f"with probabilities {rows(probabilities)} and labels {labels}, the accuracy is "
-                f"{expected:.4g}, got {got}: each image's answer is the largest of its own row "
-                "(argmax along axis 1), compared with its label (an integer)"
+                f"{said}: the labels are the classes already, integers (N,), not one-hot rows; "
+                "compare each answer with its label, not with an argmax of the labels"
             )
+        fail(
+            f"{said}: each image's answer is the largest of its own row (argmax along axis 1), "
+            "compared with its label (an integer)"
+        )
 
 
 def test_accuracy_under_shift_gives_predict_the_moved_images(exercise):
