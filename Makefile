@@ -73,6 +73,7 @@ docs-assets: data
 	$(BIN)/python docs/_tools/backprop_figures.py
 	$(BIN)/python docs/_tools/calibration_figures.py
 	$(BIN)/python docs/_tools/init_figures.py
+	$(BIN)/python docs/_tools/shift_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)
