@@ -9,6 +9,7 @@ These tests run it on two random images, so they need no data.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import backprop_figures
@@ -73,3 +74,23 @@ def test_the_figure_draws_every_layer_forward_and_backward():
         if weight_gradient:
             assert weight_gradient in texts
     assert texts.count("d(N, 26, 26, 32)") == 2  # after the first conv and after its ReLU
+
+
+def test_chapter_12_shows_the_figures_of_track_3_s_tools_and_each_is_drawn():
+    chapter = (
+        Path(__file__).resolve().parents[1] / "docs/course/12-how-a-cnn-learns.md"
+    ).read_text()
+    shown = re.findall(r"!\[[^\]]*\]\(\.\./assets/generated/([^)]+)\)", chapter)
+    assert shown == [
+        backprop_figures.SHAPES_PNG,
+        "ex24_init_spread.png",
+        "ex23_optimizer_paths.png",
+        "ex26_accuracy_under_shift.png",
+        "ex27_reliability.png",
+    ]
+    for name in shown:
+        assert (GENERATED / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    # Every figure says which command drew it and when.
+    assert chapter.count("<figcaption") == len(shown)
+    for caption in re.findall(r"<figcaption.*?</figcaption>", chapter, re.S):
+        assert re.search(r"\{\{ fact [\w.]+\.command \}\}, \{\{ fact [\w.]+\.date \}\}", caption)
