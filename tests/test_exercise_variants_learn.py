@@ -12,20 +12,18 @@ mistake. The solution itself passes every test in tests/test_exercises_cli.py.
 
 A failing test of exercises 20-22 imports TensorFlow to say what went wrong (3 to 4 s of a 5 s
 run), so drafts of different exercises share a process: a run holds at most one draft of each
-exercise, in a folder of its own, as a student's exercises/ holds one file of each. Thirteen runs
-became three (2026-12-06, 2 busy cores: 45 s of CPU became 18 s); they go two at a time.
+exercise, as a student's exercises/ holds one file of each (tests/exercise_runs.py). Thirteen runs
+became three (2026-12-06, 2 busy cores: 49 s of CPU became 18 s); they go two at a time.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from exercise_runs import rounds, run_together
 
 from mnist_lab.course import exercises
 
@@ -300,52 +298,20 @@ DRAFTS = {
 }
 
 
-def rounds(drafts: dict[str, Draft]) -> list[dict[str, Draft]]:
-    """The drafts in as few runs as hold them: one draft of each exercise at most per run."""
-    runs: list[dict[str, Draft]] = []
-    for name, draft in drafts.items():
-        free = [run for run in runs if all(d.number != draft.number for d in run.values())]
-        if free:
-            free[0][name] = draft
-        else:
-            runs.append({name: draft})
-    return runs
-
-
 def check(drafts: dict[str, Draft]) -> dict[str, dict[str, str]]:
-    """Run the tests each draft must fail, all in one pytest process as `exercises.run_tests`
-    runs an exercise's: the failure message of each test, by test (a passing test is absent),
-    by draft."""
-    targets, tests = [], {}
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-draft-") as scratch:
-        folder = Path(scratch) / "exercises"
-        folder.mkdir()
-        for name, draft in drafts.items():
-            exercise = exercises.find(CATALOG, draft.number)
-            (folder / exercise.file.name).write_text(draft.text())
-            targets += [f"{exercise.tests}::{test}" for test in draft.told]
-            tests.update(dict.fromkeys(draft.told, name))
-        assert len(tests) == len(targets), "two exercises' tests share a name: run them apart"
-        report = Path(scratch) / "report.xml"
-        command = exercises.pytest_command(targets, report, exercise.tests.parent)
-        env = {**os.environ, "MNIST_LAB_EXERCISES_DIR": str(folder)}
-        env["MNIST_LAB_PLUGINS"] = str(folder)
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=exercises.CHECK_TIMEOUT_S
-        )
-        assert report.is_file(), (done.stdout + done.stderr)[-2000:]
-        total, failures, _ = exercises.read_junit(report)
-    assert total == len(targets), (done.stdout + done.stderr)[-2000:]
-    told: dict[str, dict[str, str]] = {name: {} for name in drafts}
-    for failure in failures:
-        told[tests[failure.test]][failure.test] = failure.message
-    return told
+    """The failure message of each test each draft ran, by test (a passing test is absent), by
+    draft: the drafts (one of each exercise at most) checked in one pytest process."""
+    messages = run_together([(d.number, d.text(), list(d.told)) for d in drafts.values()])
+    return {
+        name: {test: messages[test] for test in draft.told if test in messages}
+        for name, draft in drafts.items()
+    }
 
 
 @pytest.fixture(scope="module")
 def verdicts() -> dict[str, dict[str, str]]:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        runs = [pool.submit(check, drafts) for drafts in rounds(DRAFTS)]
+        runs = [pool.submit(check, drafts) for drafts in rounds(DRAFTS, lambda d: d.number)]
         return {name: told for run in runs for name, told in run.result().items()}
 
 
