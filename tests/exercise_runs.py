@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
+from xml.etree import ElementTree
 
 from mnist_lab.course import exercises
 
@@ -39,7 +40,8 @@ def rounds(drafts: Mapping[str, T], number: Callable[[T], int]) -> list[dict[str
 def run_together(drafts: Sequence[tuple[int, str, Sequence[str]]]) -> dict[str, str]:
     """For each draft (exercise number, the text of its file, the tests to run on it), the file
     written into one folder, and every draft's tests run in one pytest process: the failure
-    message of each test, by test (a passing test is absent)."""
+    message of each test, by test as the report names it (a passing test is absent; a
+    parametrized test is one entry per case, `test[id]`)."""
     numbers = [number for number, _, _ in drafts]
     assert len(set(numbers)) == len(numbers), f"two drafts of one exercise: {numbers}"
     targets, names = [], []
@@ -61,6 +63,31 @@ def run_together(drafts: Sequence[tuple[int, str, Sequence[str]]]) -> dict[str, 
         )
         output = (done.stdout + done.stderr)[-3000:]
         assert report.is_file(), output
-        total, failures, _ = exercises.read_junit(report)
-    assert total == len(targets), output
+        ran = [case.get("name", "?") for case in ElementTree.parse(report).iter("testcase")]
+        _, failures, _ = exercises.read_junit(report)
+    assert {test_of(name, names) for name in ran} == set(names), output
     return {failure.test: failure.message for failure in failures}
+
+
+def test_of(name: str, tests: Sequence[str]) -> str | None:
+    """Which of `tests` ran as `name` (itself, or one case `test[id]` of it); None if none."""
+    return next((t for t in tests if name == t or name.startswith(f"{t}[")), None)
+
+
+class Drafts:
+    """Named drafts (exercise number, a function making its file's text, the tests to run on
+    it), checked on first use a round at a time: the round holding the draft asked for."""
+
+    def __init__(self, drafts: Mapping[str, tuple[int, Callable[[], str], Sequence[str]]]):
+        self.drafts = dict(drafts)
+        self.rounds = rounds(self.drafts, lambda draft: draft[0])
+        self.checked: dict[int, dict[str, str]] = {}
+
+    def told(self, name: str) -> dict[str, str]:
+        """What the tests run on draft `name` say of it, by failing test."""
+        (index,) = [i for i, run in enumerate(self.rounds) if name in run]
+        if index not in self.checked:
+            run = self.rounds[index].values()
+            self.checked[index] = run_together([(n, text(), tests) for n, text, tests in run])
+        tests = self.drafts[name][2]
+        return {test: m for test, m in self.checked[index].items() if test_of(test, tests)}

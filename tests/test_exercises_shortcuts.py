@@ -12,12 +12,11 @@ student's exercises/ holds one file of each (tests/exercise_runs.py): eight runs
 
 from __future__ import annotations
 
-import functools
 import textwrap
 from pathlib import Path
 
 import pytest
-from exercise_runs import rounds, run_together
+from exercise_runs import Drafts
 
 from mnist_lab.course import exercises
 from mnist_lab.course.exercises import stubs
@@ -36,15 +35,7 @@ def solution_with(number: int, function: str, body: str) -> str:
 
 def told(draft: str) -> dict[str, str]:
     """What the tests run on `draft` (a name of DRAFTS) say of it, by failing test."""
-    (index,) = [i for i, run in enumerate(ROUNDS) if draft in run]
-    messages = checked(index)
-    return {test: messages[test] for test in DRAFTS[draft][2] if test in messages}
-
-
-@functools.cache
-def checked(index: int) -> dict[str, str]:
-    """The failure messages of the drafts of ROUNDS[index], checked in one pytest process."""
-    return run_together([(n, text(), tests) for n, text, tests in ROUNDS[index].values()])
+    return DRAFTS.told(draft)
 
 
 # --- exercise 12: training on the validation digits ------------------------------------------
@@ -239,29 +230,34 @@ def test_exercise_15_with_frozen_weights_fails():
 # --- the drafts, checked a few at a time ------------------------------------------------------
 
 # Each draft: (exercise, its file's text, made when checked, the tests run on it).
-DRAFTS = {
-    "ex12-trains-on-validation": (
-        12,
-        lambda: solution_with(12, "regularized_fit", TRAINS_ON_VALIDATION),
-        [FIT_TEST, EXPERIMENT_TEST],
-    ),
-    "ex12-swaps-in-validation": (
-        12,
-        lambda: solution_with(12, "regularized_fit", SWAPS_IN_VALIDATION),
-        [FIT_TEST],
-    ),
-    "ex8-reference-renamed": (
-        8,
-        lambda: REGISTERED.format(body=REFERENCE_RENAMED.rstrip("\n")),
-        [DESIGN_TEST],
-    ),
-    "ex8-fast-nested": (8, lambda: REGISTERED.format(body=FAST_NESTED.rstrip("\n")), [DESIGN_TEST]),
-    "ex8-zoos-builder": (8, lambda: ZOOS_BUILDER, [DESIGN_TEST]),
-    "ex15-without-the-shuffle": (15, lambda: fixed_script_with(SHUFFLE, ""), [SHUFFLE_TEST]),
-    "ex15-frozen-weights": (
-        15,
-        lambda: fixed_script_with(COMPILE, "    model.trainable = False\n" + COMPILE),
-        [STEP_TEST],
-    ),
-}
-ROUNDS = rounds(DRAFTS, lambda draft: draft[0])
+DRAFTS = Drafts(
+    {
+        "ex12-trains-on-validation": (
+            12,
+            lambda: solution_with(12, "regularized_fit", TRAINS_ON_VALIDATION),
+            [FIT_TEST, EXPERIMENT_TEST],
+        ),
+        "ex12-swaps-in-validation": (
+            12,
+            lambda: solution_with(12, "regularized_fit", SWAPS_IN_VALIDATION),
+            [FIT_TEST],
+        ),
+        "ex8-reference-renamed": (
+            8,
+            lambda: REGISTERED.format(body=REFERENCE_RENAMED.rstrip("\n")),
+            [DESIGN_TEST],
+        ),
+        "ex8-fast-nested": (
+            8,
+            lambda: REGISTERED.format(body=FAST_NESTED.rstrip("\n")),
+            [DESIGN_TEST],
+        ),
+        "ex8-zoos-builder": (8, lambda: ZOOS_BUILDER, [DESIGN_TEST]),
+        "ex15-without-the-shuffle": (15, lambda: fixed_script_with(SHUFFLE, ""), [SHUFFLE_TEST]),
+        "ex15-frozen-weights": (
+            15,
+            lambda: fixed_script_with(COMPILE, "    model.trainable = False\n" + COMPILE),
+            [STEP_TEST],
+        ),
+    }
+)
