@@ -6,20 +6,24 @@ Each case builds a plausible first draft from an exercise's reference solution b
 a stride ignored, overlapping windows overwritten, "same" padding split the wrong way, a pooling
 gradient sent to every tied maximum or the last one, zero padding that wins, Adam without its
 bias correction or with epsilon in the wrong place, PyTorch's velocity, a step made in place, a
-call into TensorFlow), runs only the tests that must catch it in a fresh process
-(`exercises.run_tests`), and checks that each fails with a message that names the mistake. The
-solution itself passes every test in tests/test_exercises_cli.py. The runs are mostly
-TensorFlow's start-up, so they go two at a time.
+call into TensorFlow), runs only the tests that must catch it in a fresh pytest process (the
+command line of `exercises.run_tests`), and checks that each fails with a message that names the
+mistake. The solution itself passes every test in tests/test_exercises_cli.py.
+
+A failing test of exercises 20-22 imports TensorFlow to say what went wrong (3 to 4 s of a 5 s
+run), so drafts of different exercises share a process: a run holds at most one draft of each
+exercise, as a student's exercises/ holds one file of each (tests/exercise_runs.py). Thirteen runs
+became three (2026-12-06, 2 busy cores: 49 s of CPU became 18 s); they go two at a time.
 """
 
 from __future__ import annotations
 
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from exercise_runs import rounds, run_together
 
 from mnist_lab.course import exercises
 
@@ -294,21 +298,21 @@ DRAFTS = {
 }
 
 
-def check(draft: Draft) -> dict[str, str]:
-    """The failure message of each test the draft ran, by test (a passing test is absent)."""
-    exercise = exercises.find(CATALOG, draft.number)
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-draft-") as folder:
-        (Path(folder) / exercise.file.name).write_text(draft.text())
-        result = exercises.run_tests(exercise, Path(folder), only=list(draft.told))
-    assert result.total == len(draft.told), result.output[-2000:]
-    return {failure.test: failure.message for failure in result.failures}
+def check(drafts: dict[str, Draft]) -> dict[str, dict[str, str]]:
+    """The failure message of each test each draft ran, by test (a passing test is absent), by
+    draft: the drafts (one of each exercise at most) checked in one pytest process."""
+    messages = run_together([(d.number, d.text(), list(d.told)) for d in drafts.values()])
+    return {
+        name: {test: messages[test] for test in draft.told if test in messages}
+        for name, draft in drafts.items()
+    }
 
 
 @pytest.fixture(scope="module")
 def verdicts() -> dict[str, dict[str, str]]:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        runs = {name: pool.submit(check, draft) for name, draft in DRAFTS.items()}
-        return {name: run.result() for name, run in runs.items()}
+        runs = [pool.submit(check, drafts) for drafts in rounds(DRAFTS, lambda d: d.number)]
+        return {name: told for run in runs for name, told in run.result().items()}
 
 
 @pytest.mark.parametrize("name", list(DRAFTS))

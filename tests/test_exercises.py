@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from exercise_runs import Drafts
 
 from mnist_lab.course import exercises
 from mnist_lab.course.exercises import (
@@ -416,24 +417,26 @@ def messages(result: exercises.CheckResult) -> dict[str, str]:
     return {failure.test: failure.message for failure in result.failures}
 
 
-def test_describe_returning_the_course_pages_dict_fails(tmp_path):
-    hard_coded = """\
-        return {
-            "count": 10000,
-            "image_shape": (28, 28),
-            "dtype": "uint8",
-            "pixel_range": (0, 255),
-            "per_class": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
-        }
-    """
-    describe = [
-        "test_describe_summarizes_the_test_split",
-        "test_describe_summarizes_a_random_part_of_the_training_set",
-        "test_describe_summarizes_made_up_images",
-    ]
-    result = tried(tmp_path, 1, solution_with(1, "describe", hard_coded), only=describe)
-    assert sorted(messages(result)) == sorted(describe[1:])  # right for the test split alone
-    assert messages(result)[describe[2]].startswith(
+HARD_CODED = """\
+    return {
+        "count": 10000,
+        "image_shape": (28, 28),
+        "dtype": "uint8",
+        "pixel_range": (0, 255),
+        "per_class": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+    }
+"""
+DESCRIBE = [
+    "test_describe_summarizes_the_test_split",
+    "test_describe_summarizes_a_random_part_of_the_training_set",
+    "test_describe_summarizes_made_up_images",
+]
+
+
+def test_describe_returning_the_course_pages_dict_fails():
+    told = DRAFTS.told("ex1-the-pages-dict")
+    assert sorted(told) == sorted(DESCRIBE[1:])  # right for the test split alone
+    assert told[DESCRIBE[2]].startswith(
         "for 6 made-up images of 2x4 pixels from 7 to 200, describe(...)['count'] should be 6, "
         "but it is 10000: compute each fact from the arrays describe is given"
     )
@@ -452,10 +455,11 @@ def line_of(text: str, code: str) -> int:
     return next(n for n, line in enumerate(text.splitlines(), 1) if code in line)
 
 
-def test_exercise_3_handing_back_the_librarys_functions_fails(tmp_path):
-    text = "from mnist_lab.data.preprocess import one_hot, stratified_split  # noqa: F401\n"
-    result = tried(tmp_path, 3, text, only=["test_one_hot_and_the_split_are_your_own_code"])
-    assert messages(result) == {
+HANDED_BACK = "from mnist_lab.data.preprocess import one_hot, stratified_split  # noqa: F401\n"
+
+
+def test_exercise_3_handing_back_the_librarys_functions_fails():
+    assert DRAFTS.told("ex3-the-librarys-functions") == {
         "test_one_hot_and_the_split_are_your_own_code": (
             f"{ASKS_3}: mnist_lab.preprocess.one_hot was called: one_hot in ex03_labels.py is "
             "that very function; write your own with a def"
@@ -491,13 +495,16 @@ def test_exercise_4_returning_the_registrys_reference_fails(tmp_path):
     assert set(told.values()) == {said}  # every test that builds the reference says it
 
 
-def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
+def librarys_confusion_matrix() -> str:
+    """Exercise 6's solution with confusion_matrix imported from the library."""
     text = exercises.find(CATALOG, 6).solution.read_text()
     start = text.index("def confusion_matrix(")
     end = text.index("# END SOLUTION\n", start) + len("# END SOLUTION\n")
-    text = text[:start] + "from mnist_lab.evaluation import confusion_matrix\n" + text[end:]
-    result = tried(tmp_path, 6, text, only=["test_the_four_functions_are_your_own_code"])
-    assert messages(result) == {
+    return text[:start] + "from mnist_lab.evaluation import confusion_matrix\n" + text[end:]
+
+
+def test_exercise_6_importing_the_librarys_confusion_matrix_fails():
+    assert DRAFTS.told("ex6-the-librarys-confusion-matrix") == {
         "test_the_four_functions_are_your_own_code": (
             "exercise 6 asks for your own predictions, accuracy and confusion matrix: "
             "mnist_lab.evaluation.confusion_matrix was called: confusion_matrix in "
@@ -506,20 +513,27 @@ def test_exercise_6_importing_the_librarys_confusion_matrix_fails(tmp_path):
     }
 
 
-def test_exercise_5_ignoring_epochs_and_batch_size_fails(tmp_path):
-    body = """\
-        from mnist_lab.data.preprocess import stratified_split
+FIXED_FIT = """\
+    from mnist_lab.data.preprocess import stratified_split
 
-        digits = np.argmax(y, axis=1)
-        train_idx, validation_idx = stratified_split(digits, validation_fraction, seed)
-        return model.fit(
-            x[train_idx], y[train_idx], validation_data=(x[validation_idx], y[validation_idx]),
-            epochs=3, batch_size=32, verbose=0,
-        )
-    """
-    test = "test_train_uses_the_epochs_and_batch_size_asked"
-    result = tried(tmp_path, 5, solution_with(5, "train", body), only=[test])
-    assert messages(result) == {
+    digits = np.argmax(y, axis=1)
+    train_idx, validation_idx = stratified_split(digits, validation_fraction, seed)
+    return model.fit(
+        x[train_idx], y[train_idx], validation_data=(x[validation_idx], y[validation_idx]),
+        epochs=3, batch_size=32, verbose=0,
+    )
+"""
+EPOCHS_TEST = "test_train_uses_the_epochs_and_batch_size_asked"
+SPLIT_TEST = "test_train_holds_out_a_stratified_split"
+VALIDATION_SPLIT = (
+    "return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.1, "
+    "verbose=0)\n"
+)
+
+
+def test_exercise_5_ignoring_epochs_and_batch_size_fails():
+    test = EPOCHS_TEST
+    assert DRAFTS.told("ex5-fixed-epochs-and-batch-size") == {
         f"{test}[1-50]": (
             "train(..., epochs=1, batch_size=50) should train 1 epoch of 11 steps (540 "
             "training images in batches of 50), but the History shows 3 epochs of 17 steps: "
@@ -533,32 +547,61 @@ def test_exercise_5_ignoring_epochs_and_batch_size_fails(tmp_path):
     }
 
 
-def test_exercise_5_with_keras_validation_split_fails(tmp_path):
-    body = (
-        "return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.1, "
-        "verbose=0)\n"
-    )
-    test = "test_train_holds_out_a_stratified_split"
-    result = tried(tmp_path, 5, solution_with(5, "train", body), only=[test])
-    assert messages(result)[test].startswith(
+def test_exercise_5_with_keras_validation_split_fails():
+    assert DRAFTS.told("ex5-keras-validation-split")[SPLIT_TEST].startswith(
         "train passed validation_split=0.1 to fit: Keras then holds out the last 10% of the "
         "images as they come, here 900..999, all of them 9s."
     )
 
 
-def test_exercise_8_handing_back_a_zoo_model_fails(tmp_path):
+def zoo_model() -> str:
+    """Exercise 8's solution whose my_model hands back the zoo's "fast"."""
     text = exercises.find(CATALOG, 8).solution.read_text()
     start = text.index("def my_model()", text.index("# SOLUTION"))
     end = text.index("# END SOLUTION\n", start)
     zoo = 'def my_model() -> keras.Model:\n    return create_model("fast")\n'
     text = text[:start] + zoo + text[end:]
-    text = text.replace(
+    return text.replace(
         "from mnist_lab import register_model", "from mnist_lab import create_model, register_model"
     )
-    result = tried(tmp_path, 8, text, only=["test_my_model_is_your_own_design"])
-    assert messages(result) == {
+
+
+def test_exercise_8_handing_back_a_zoo_model_fails():
+    text = zoo_model()
+    assert DRAFTS.told("ex8-a-zoo-model") == {
         "test_my_model_is_your_own_design": (
             "exercise 8 asks for a model of your own design: mnist_lab.registry.create_model "
             f"was called (ex08_my_model.py, line {line_of(text, 'return create_model(')})"
         )
     }
+
+
+# Shortcuts whose tests are named: drafts of different exercises share a pytest process, as a
+# student's exercises/ holds one file of each (tests/exercise_runs.py), so 6 runs are 2. Each
+# draft: (exercise, its file's text, made when checked, the tests run on it).
+DRAFTS = Drafts(
+    {
+        "ex1-the-pages-dict": (1, lambda: solution_with(1, "describe", HARD_CODED), DESCRIBE),
+        "ex3-the-librarys-functions": (
+            3,
+            lambda: HANDED_BACK,
+            ["test_one_hot_and_the_split_are_your_own_code"],
+        ),
+        "ex6-the-librarys-confusion-matrix": (
+            6,
+            librarys_confusion_matrix,
+            ["test_the_four_functions_are_your_own_code"],
+        ),
+        "ex5-fixed-epochs-and-batch-size": (
+            5,
+            lambda: solution_with(5, "train", FIXED_FIT),
+            [EPOCHS_TEST],
+        ),
+        "ex5-keras-validation-split": (
+            5,
+            lambda: solution_with(5, "train", VALIDATION_SPLIT),
+            [SPLIT_TEST],
+        ),
+        "ex8-a-zoo-model": (8, zoo_model, ["test_my_model_is_your_own_design"]),
+    }
+)

@@ -2,8 +2,12 @@
 
 Exercise 12 trained on its validation digits, exercise 8 registering a zoo model's copy, and
 exercise 15 "fixed" by removing what its tests look at: each is written into the solution and
-checked with the exercise's own tests, in a fresh pytest process (`exercises.run_tests`), as
-`mnist-lab exercises check` runs them. The solutions pass in tests/test_exercises_cli.py.
+checked with the exercise's own tests, in a fresh pytest process (the command line of
+`exercises.run_tests`), as `mnist-lab exercises check` runs them. The solutions pass in
+tests/test_exercises_cli.py.
+
+Each process starts TensorFlow (3 to 4 s), so drafts of different exercises share one, as a
+student's exercises/ holds one file of each (tests/exercise_runs.py): eight runs became three.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from exercise_runs import Drafts
 
 from mnist_lab.course import exercises
 from mnist_lab.course.exercises import stubs
@@ -28,13 +33,9 @@ def solution_with(number: int, function: str, body: str) -> str:
     return text[: block.start()] + body + text[block.end() :]
 
 
-def told(tmp_path: Path, number: int, text: str, only: list[str]) -> dict[str, str]:
-    """What exercise `number`'s tests in `only` say of a file holding `text`, by test."""
-    exercise = exercises.find(CATALOG, number)
-    (tmp_path / exercise.file.name).write_text(text)
-    result = exercises.run_tests(exercise, tmp_path, only=only)
-    assert result.total == len(only), result.output[-3000:]
-    return {failure.test: failure.message for failure in result.failures}
+def told(draft: str) -> dict[str, str]:
+    """What the tests run on `draft` (a name of DRAFTS) say of it, by failing test."""
+    return DRAFTS.told(draft)
 
 
 # --- exercise 12: training on the validation digits ------------------------------------------
@@ -60,14 +61,16 @@ SWAPS_IN_VALIDATION = """\
     return history.history
 """
 FIT_TEST = "test_regularized_fit_trains_on_x_and_validates_on_x_val"
+EXPERIMENT_TEST = "test_regularization_lowers_the_final_validation_loss"
 
 
 @pytest.mark.parametrize(
-    ("body", "count"), [(TRAINS_ON_VALIDATION, 128), (SWAPS_IN_VALIDATION, 32)], ids=["all", "16"]
+    ("draft", "count"),
+    [("ex12-trains-on-validation", 128), ("ex12-swaps-in-validation", 32)],
+    ids=["all", "16"],
 )
-def test_exercise_12_training_on_the_validation_digits_is_told_at_once(tmp_path, body, count):
-    text = solution_with(12, "regularized_fit", body)
-    assert told(tmp_path, 12, text, [FIT_TEST]) == {
+def test_exercise_12_training_on_the_validation_digits_is_told_at_once(draft, count):
+    assert {FIT_TEST: told(draft).get(FIT_TEST)} == {
         FIT_TEST: (
             f"regularized_fit trained the network on {count} images that are validation digits "
             "(x_val): they measure the network on digits it never trains on, so they must never "
@@ -76,13 +79,11 @@ def test_exercise_12_training_on_the_validation_digits_is_told_at_once(tmp_path,
     }
 
 
-def test_exercise_12_training_on_the_validation_digits_fails_the_experiment(tmp_path):
+def test_exercise_12_training_on_the_validation_digits_fails_the_experiment():
     """The experiment judges both networks on digits no function receives; the network that
     trained on its validation digits gives itself away there (18 s on 2 idle cores: under a
     minute, so not `slow`)."""
-    test = "test_regularization_lowers_the_final_validation_loss"
-    text = solution_with(12, "regularized_fit", TRAINS_ON_VALIDATION)
-    message = told(tmp_path, 12, text, [test])[test]
+    message = told("ex12-trains-on-validation")[EXPERIMENT_TEST]
     assert message.startswith("your network's loss is 0.0")
     assert (
         " on the 500 validation digits regularized_fit was given, but 0.1" in message
@@ -150,13 +151,12 @@ DESIGN_TEST = "test_my_model_is_your_own_design"
 
 
 @pytest.mark.parametrize(
-    ("body", "zoo"),
-    [(REFERENCE_RENAMED, "reference"), (FAST_NESTED, "fast")],
+    ("draft", "zoo"),
+    [("ex8-reference-renamed", "reference"), ("ex8-fast-nested", "fast")],
     ids=["reference-renamed-reseeded", "fast-nested-padded"],
 )
-def test_exercise_8_registering_a_copy_of_a_zoo_model_fails(tmp_path, body, zoo):
-    text = REGISTERED.format(body=body.rstrip("\n"))
-    assert told(tmp_path, 8, text, [DESIGN_TEST]) == {
+def test_exercise_8_registering_a_copy_of_a_zoo_model_fails(draft, zoo):
+    assert told(draft) == {
         DESIGN_TEST: (
             f"'my-model' has the same layers as the zoo's '{zoo}', in the same order and sizes "
             "(layer names, seeds and initial weights are not a design): exercise 8 asks for a "
@@ -166,13 +166,15 @@ def test_exercise_8_registering_a_copy_of_a_zoo_model_fails(tmp_path, body, zoo)
     }
 
 
-def test_exercise_8_registering_the_zoos_builder_fails(tmp_path):
-    text = (
-        "from mnist_lab import register_model\n"
-        "from mnist_lab.models.zoo.lenet import lenet5\n\n"
-        'register_model("my-model", description="LeNet, renamed.")(lenet5)\n'
-    )
-    assert told(tmp_path, 8, text, [DESIGN_TEST]) == {
+ZOOS_BUILDER = (
+    "from mnist_lab import register_model\n"
+    "from mnist_lab.models.zoo.lenet import lenet5\n\n"
+    'register_model("my-model", description="LeNet, renamed.")(lenet5)\n'
+)
+
+
+def test_exercise_8_registering_the_zoos_builder_fails():
+    assert told("ex8-zoos-builder") == {
         DESIGN_TEST: (
             "exercise 8 asks for a model of your own design: mnist_lab.models.zoo.lenet.lenet5 was "
             "called: lenet5 in ex08_my_model.py is that very function; write your own with a def"
@@ -196,11 +198,14 @@ def fixed_script_with(old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def test_exercise_15_without_the_shuffle_fails(tmp_path):
+SHUFFLE_TEST = "test_each_image_keeps_its_own_label"
+STEP_TEST = "test_one_training_step_moves_the_weights_a_little"
+
+
+def test_exercise_15_without_the_shuffle_fails():
     """Labels no longer mismatched because nothing is shuffled: the bug hidden, not fixed."""
-    test = "test_each_image_keeps_its_own_label"
-    assert told(tmp_path, 15, fixed_script_with(SHUFFLE, ""), [test]) == {
-        test: (
+    assert told("ex15-without-the-shuffle") == {
+        SHUFFLE_TEST: (
             "the first 100 training images from load_data are the split's first 100, in the "
             "split's order: they are no longer shuffled. The script shuffles the training set so "
             "that every batch mixes the digits; leaving the shuffle out hides the mismatched "
@@ -210,15 +215,49 @@ def test_exercise_15_without_the_shuffle_fails(tmp_path):
     }
 
 
-def test_exercise_15_with_frozen_weights_fails(tmp_path):
+def test_exercise_15_with_frozen_weights_fails():
     """Steps no longer too large because the weights cannot move at all."""
-    test = "test_one_training_step_moves_the_weights_a_little"
-    text = fixed_script_with(COMPILE, "    model.trainable = False\n" + COMPILE)
-    assert told(tmp_path, 15, text, [test]) == {
-        test: (
+    assert told("ex15-frozen-weights") == {
+        STEP_TEST: (
             "one training step on 128 images moved no weight by more than 0: a network whose "
             "weights stay put learns nothing, whatever its loss says. Are its layers trainable, "
             "and does the step have a size? Steps of about 0.001 are usual. The optimizer's "
             "learning rate is 0.001."
         )
     }
+
+
+# --- the drafts, checked a few at a time ------------------------------------------------------
+
+# Each draft: (exercise, its file's text, made when checked, the tests run on it).
+DRAFTS = Drafts(
+    {
+        "ex12-trains-on-validation": (
+            12,
+            lambda: solution_with(12, "regularized_fit", TRAINS_ON_VALIDATION),
+            [FIT_TEST, EXPERIMENT_TEST],
+        ),
+        "ex12-swaps-in-validation": (
+            12,
+            lambda: solution_with(12, "regularized_fit", SWAPS_IN_VALIDATION),
+            [FIT_TEST],
+        ),
+        "ex8-reference-renamed": (
+            8,
+            lambda: REGISTERED.format(body=REFERENCE_RENAMED.rstrip("\n")),
+            [DESIGN_TEST],
+        ),
+        "ex8-fast-nested": (
+            8,
+            lambda: REGISTERED.format(body=FAST_NESTED.rstrip("\n")),
+            [DESIGN_TEST],
+        ),
+        "ex8-zoos-builder": (8, lambda: ZOOS_BUILDER, [DESIGN_TEST]),
+        "ex15-without-the-shuffle": (15, lambda: fixed_script_with(SHUFFLE, ""), [SHUFFLE_TEST]),
+        "ex15-frozen-weights": (
+            15,
+            lambda: fixed_script_with(COMPILE, "    model.trainable = False\n" + COMPILE),
+            [STEP_TEST],
+        ),
+    }
+)
