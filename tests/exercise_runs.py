@@ -13,6 +13,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from xml.etree import ElementTree
@@ -22,6 +23,24 @@ from mnist_lab.course import exercises
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = exercises.load_catalog(ROOT)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Exercise `number`'s solution with `changes` (old, new) made, and what its check must
+    say: for each test run, phrases its failure message must hold."""
+
+    number: int
+    changes: tuple[tuple[str, str], ...]
+    told: dict[str, tuple[str, ...]]
+
+    def text(self) -> str:
+        exercise = exercises.find(CATALOG, self.number)
+        text = exercise.solution.read_text()
+        for old, new in self.changes:
+            assert text.count(old) == 1, f"exercise {self.number}'s solution no longer has {old!r}"
+            text = text.replace(old, new)
+        return text
 
 
 def rounds(drafts: Mapping[str, T], number: Callable[[T], int]) -> list[dict[str, T]]:

@@ -1,48 +1,14 @@
-"""Exercise 26's tests judge moved images and maps, not our solution: the classic mistakes fail.
-
-Each case builds a plausible first draft from the reference solution by substitution (np.roll,
-which wraps around, instead of zeros coming in; dy and dx swapped; the border not left out; the
-argmax taken over the batch instead of each image's row, or of the labels; an int shift applied
-to the rows; the maps' move rounded down instead of toward zero; the course's confusion matrix
-called in the student's code), runs only the tests that must catch it in a fresh process
-(`exercises.run_tests`), and checks that each fails with a message that names the mistake.
-The solution itself passes every test in tests/test_exercises_cli.py. The Draft pattern is
-tests/test_exercise_variants_learn.py's.
+"""Exercise 26's held-back drafts: plausible first drafts built from the reference solution by
+substitution (np.roll, which wraps around, instead of zeros coming in; dy and dx swapped; the
+border not left out; the argmax taken over the batch instead of each image's row, or of the
+labels; an int shift applied to the rows; the maps' move rounded down instead of toward zero;
+the course's confusion matrix called in the student's code). tests/test_exercise_variants_learn.py
+checks that each fails, with a message that names the mistake.
 """
 
 from __future__ import annotations
 
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from mnist_lab.course import exercises
-
-ROOT = Path(__file__).resolve().parents[1]
-CATALOG = exercises.load_catalog(ROOT)
-WORKERS = 2  # the course's machine: 2 cores
-
-
-@dataclass(frozen=True)
-class Draft:
-    """Exercise `number`'s solution with `changes` (old, new) made, and what its check must
-    say: for each test run, phrases its failure message must hold."""
-
-    number: int
-    changes: tuple[tuple[str, str], ...]
-    told: dict[str, tuple[str, ...]]
-
-    def text(self) -> str:
-        exercise = exercises.find(CATALOG, self.number)
-        text = exercise.solution.read_text()
-        for old, new in self.changes:
-            assert text.count(old) == 1, f"exercise {self.number}'s solution no longer has {old!r}"
-            text = text.replace(old, new)
-        return text
-
+from exercise_runs import Draft
 
 DRAFTS = {
     "ex26-np-roll-border-kept-and-the-courses-confusion-matrix": Draft(
@@ -121,29 +87,3 @@ DRAFTS = {
         },
     ),
 }
-
-
-def check(draft: Draft) -> dict[str, str]:
-    """The failure message of each test the draft ran, by test (a passing test is absent)."""
-    exercise = exercises.find(CATALOG, draft.number)
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-draft-") as folder:
-        (Path(folder) / exercise.file.name).write_text(draft.text())
-        result = exercises.run_tests(exercise, Path(folder), only=list(draft.told))
-    assert result.total == len(draft.told), result.output[-2000:]
-    return {failure.test: failure.message for failure in result.failures}
-
-
-@pytest.fixture(scope="module")
-def verdicts() -> dict[str, dict[str, str]]:
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        runs = {name: pool.submit(check, draft) for name, draft in DRAFTS.items()}
-        return {name: run.result() for name, run in runs.items()}
-
-
-@pytest.mark.parametrize("name", list(DRAFTS))
-def test_a_classic_mistake_fails_and_is_named(verdicts, name):
-    told = verdicts[name]
-    for test, phrases in DRAFTS[name].told.items():
-        assert test in told, f"{name}: {test} passed"
-        for phrase in phrases:
-            assert phrase in told[test], (name, test, told[test])

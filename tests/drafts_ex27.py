@@ -1,28 +1,14 @@
-"""Exercise 27's tests judge the calibration, not our solution: the classic mistakes fail.
-
-Each case builds a plausible first draft from the exercise's reference solution by
+"""Exercise 27's held-back drafts: plausible first drafts built from the reference solution by
 substitution (an ECE that averages its bins without their weights, a confidence on an edge sent
 to the bin above, every class's probability binned instead of the top answer, a first bin open
 at 0, a temperature that multiplies the logits instead of dividing them, a figure made with
-pyplot), runs only the tests that must catch it in a fresh process (`exercises.run_tests`), and
-checks that each fails with a message that names the mistake. The solution itself passes every
-test in tests/test_exercises_cli.py. Two drafts run at a time (the course's machine: 2 cores).
+pyplot). tests/test_exercise_variants_learn.py checks that each fails, with a message that
+names the mistake.
 """
 
 from __future__ import annotations
 
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from mnist_lab.course import exercises
-
-ROOT = Path(__file__).resolve().parents[1]
-CATALOG = exercises.load_catalog(ROOT)
-WORKERS = 2
+from exercise_runs import Draft
 
 WEIGHTED = (
     "    total = 0.0\n"
@@ -54,24 +40,9 @@ TOP_ANSWER = (
 )
 
 
-@dataclass(frozen=True)
-class Draft:
-    """Exercise 27's solution with `changes` (old, new) made, and what its check must say: for
-    each test run, phrases its failure message must hold."""
-
-    changes: tuple[tuple[str, str], ...]
-    told: dict[str, tuple[str, ...]]
-
-    def text(self) -> str:
-        text = exercises.find(CATALOG, 27).solution.read_text()
-        for old, new in self.changes:
-            assert text.count(old) == 1, f"exercise 27's solution no longer has {old!r}"
-            text = text.replace(old, new)
-        return text
-
-
 DRAFTS = {
     "unweighted-bins-a-first-bin-open-at-0-and-a-pyplot-figure": Draft(
+        27,
         (
             (WEIGHTED, UNWEIGHTED),
             (
@@ -101,6 +72,7 @@ DRAFTS = {
         },
     ),
     "edges-to-the-upper-bin-and-a-multiplied-temperature": Draft(
+        27,
         (
             (ECE_BINNING, ECE_BINNING.replace('side="left"', 'side="right"')),
             (
@@ -120,6 +92,7 @@ DRAFTS = {
         },
     ),
     "every-class-binned-instead-of-the-top-answer": Draft(
+        27,
         (
             (
                 TOP_ANSWER,
@@ -138,29 +111,3 @@ DRAFTS = {
         },
     ),
 }
-
-
-def check(draft: Draft) -> dict[str, str]:
-    """The failure message of each test the draft ran, by test (a passing test is absent)."""
-    exercise = exercises.find(CATALOG, 27)
-    with tempfile.TemporaryDirectory(prefix="mnist-lab-draft-") as folder:
-        (Path(folder) / exercise.file.name).write_text(draft.text())
-        result = exercises.run_tests(exercise, Path(folder), only=list(draft.told))
-    assert result.total == len(draft.told), result.output[-2000:]
-    return {failure.test: failure.message for failure in result.failures}
-
-
-@pytest.fixture(scope="module")
-def verdicts() -> dict[str, dict[str, str]]:
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        runs = {name: pool.submit(check, draft) for name, draft in DRAFTS.items()}
-        return {name: run.result() for name, run in runs.items()}
-
-
-@pytest.mark.parametrize("name", list(DRAFTS))
-def test_a_classic_mistake_fails_and_is_named(verdicts, name):
-    told = verdicts[name]
-    for test, phrases in DRAFTS[name].told.items():
-        assert test in told, f"{name}: {test} passed"
-        for phrase in phrases:
-            assert phrase in told[test], (name, test, told[test])
