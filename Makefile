@@ -70,6 +70,7 @@ docs-assets: data
 	$(BIN)/python docs/_tools/exercise_facts.py
 	$(BIN)/python docs/_tools/chapter_figures.py
 	$(BIN)/python docs/_tools/learn_figures.py
+	$(BIN)/python docs/_tools/numpy_cnn_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)

@@ -30,6 +30,7 @@ FACT_FILES = (
     GENERATED / "exercise_facts.json",
     GENERATED / "chapter_facts.json",
     GENERATED / "learn_facts.json",  # track 3's figures and numbers (learn_figures.py)
+    GENERATED / "numpy_cnn_facts.json",  # exercise 25 against Keras (numpy_cnn_figures.py)
 )
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 
