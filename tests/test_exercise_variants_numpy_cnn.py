@@ -248,3 +248,18 @@ def test_the_graders_sandbox_carries_the_students_earlier_files_and_no_others(tm
     assert outcome.error is None and outcome.passed == 1, outcome
     expected = [exercises.find(CATALOG, number).file.name for number in USES]
     assert json.loads(seen.read_text()) == sorted([EX25.file.name, *expected])
+
+
+def test_uses_in_the_manifest_must_be_exercise_numbers(tmp_path):
+    from mnist_lab.course.exercises.catalog import ExerciseError, read_catalog
+
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(
+        '[[exercise]]\nnumber = 25\nname = "numpy-cnn"\ntitle = "t"\nfile = "ex25.py"\n'
+        'tests = "tests/t.py"\nown_code.asks = "your own CNN"\nown_code.uses = ["9"]\n'
+    )
+    with pytest.raises(ExerciseError) as raised:
+        read_catalog(manifest)
+    assert str(raised.value) == (
+        f"{manifest}: exercise 25's own_code.uses must be a list of exercise numbers, got ['9']."
+    )
