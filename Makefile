@@ -74,6 +74,7 @@ docs-assets: data
 	$(BIN)/python docs/_tools/calibration_figures.py
 	$(BIN)/python docs/_tools/init_figures.py
 	$(BIN)/python docs/_tools/shift_figures.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python docs/_tools/numpy_cnn_figures.py
 	$(BIN)/python docs/_tools/readme_facts.py
 
 serve: $(DOCS_STAMP)

@@ -92,6 +92,7 @@ TARGETS = "tests/perf/targets.py"
 EX05 = "exercises/tests/test_ex05_train.py"
 EX12, EX13 = "exercises/tests/test_ex12_overfitting.py", "exercises/tests/test_ex13_augmentation.py"
 EX15 = "exercises/tests/test_ex15_debugging.py"
+EX25 = "exercises/tests/test_ex25_numpy_cnn.py"
 
 CONSTS: dict[str, Const] = {
     # training
@@ -145,6 +146,8 @@ CONSTS: dict[str, Const] = {
     "exercise15.max_step": Const(EX15, "MAX_STEP"),
     "exercise15.min_step": Const(EX15, "MIN_STEP"),
     "exercise15.step_0_tolerance": Const(EX15, "STEP_0_TOLERANCE"),
+    "exercise25.target": Const(EX25, "TARGET", percent(1)),
+    "exercise25.epochs": Const(EX25, "EPOCHS"),
 }
 
 _OPERATORS = {

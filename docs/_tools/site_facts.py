@@ -7,7 +7,8 @@
 - track 3's and chapter 12's, one file per tool, each with its own prefix: learn_facts.json
   (`learn.*`, docs/_tools/learn_figures.py), backprop_facts.json (`backprop.*`,
   backprop_figures.py), calibration_facts.json (`calibration.*`, calibration_figures.py),
-  init_facts.json (`init.*`, init_figures.py), shift_facts.json (`shift.*`, shift_figures.py);
+  init_facts.json (`init.*`, init_figures.py), numpy_cnn_facts.json (`numpy_cnn.*`,
+  numpy_cnn_figures.py), shift_facts.json (`shift.*`, shift_figures.py);
 - docs/assets/generated/chapter_facts.json: the small trainings of chapters 9 to 11
   (docs/_tools/chapter_figures.py);
 - docs/results/*.json: what `make bench` and the perf scripts measured, committed
@@ -37,6 +38,7 @@ FACT_FILES = (
     GENERATED / "calibration_facts.json",  # exercise 27's (calibration_figures.py)
     GENERATED / "init_facts.json",  # exercise 24's experiment (init_figures.py)
     GENERATED / "shift_facts.json",  # exercise 26's curves and errors (shift_figures.py)
+    GENERATED / "numpy_cnn_facts.json",  # exercise 25 against Keras (numpy_cnn_figures.py)
 )
 MARKER = re.compile(r"\{\{\s*(?P<kind>fact|const)\s+(?P<name>[\w.\-]+)\s*\}\}")
 

@@ -89,12 +89,14 @@ def run_exercise_tests(
     memory_mb: int = 4096,
     data_dir: Path | None = None,
     threads: int = 1,
+    earlier: Sequence[Path] | None = None,
 ) -> TestsOutcome:
     """Run `tests_file` (the exercise's public tests by default) against `student_file`.
 
     A hidden test file has the public one's name and is run the same way. Nothing raises for
     what the student wrote: a missing file, a syntax error, a loop, a blow-up or a crash is the
-    outcome's `error`.
+    outcome's `error`. `earlier` are the student's files of the exercises this one imports (its
+    `own_code.uses`), copied beside it; by default, those found beside `student_file`.
     """
     start = time.monotonic()
     tests_file = tests_file or exercise.tests
@@ -111,6 +113,8 @@ def run_exercise_tests(
     data = Path(data_dir) if data_dir is not None else _instructor_data_dir()
     with _sandbox("exercises", "tests") as (sandbox, private):
         (sandbox / "exercises" / exercise.file.name).write_bytes(source)
+        for used in used_files(exercise, student_file) if earlier is None else earlier:
+            shutil.copyfile(used, sandbox / "exercises" / used.name)
         shutil.copyfile(exercise.tests.parent / "conftest.py", sandbox / "tests" / "conftest.py")
         manifest = exercise.tests.parent.parent / "manifest.toml"  # the own-code rule is in it
         if manifest.is_file():
@@ -182,6 +186,14 @@ def syntax_error(source: bytes, name: str) -> str | None:
     except (RecursionError, MemoryError):
         return "SyntaxError: the file is nested too deeply to compile"
     return None
+
+
+def used_files(exercise: Exercise, student_file: Path) -> list[Path]:
+    """The files of the exercises `exercise` imports (its `own_code.uses`) beside
+    `student_file`: the student's own, never the course's."""
+    uses = exercise.own_code.uses if exercise.own_code is not None else ()
+    folder = student_file.parent
+    return [path for number in uses for path in sorted(folder.glob(f"ex{number:02d}_*.py"))]
 
 
 def sandbox_env(sandbox: Path, data: Path, threads: int) -> dict[str, str]:

@@ -40,13 +40,17 @@ class OwnCodeRule:
     `asks` ends the sentence "exercise N asks for ..." ("your own convolution"); `functions` are
     the names the student writes, watched while they run; `forbids` are dotted names of
     packages, modules, functions or classes (the course's solutions are always forbidden);
-    `given` names the file's ready-made helpers, whose calls stay allowed.
+    `given` names the file's ready-made helpers, whose calls stay allowed. `uses` numbers the
+    earlier exercises whose files, beside this one, it imports: their code counts as the
+    student's own (the solution of exercise 25 imports the other solutions), a check carries
+    them, and each must pass first.
     """
 
     asks: str
     functions: tuple[str, ...] = ()
     forbids: tuple[str, ...] = ()
     given: tuple[str, ...] = ()
+    uses: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,12 @@ def _own_code_rule(entry: dict[str, Any], manifest: Path) -> OwnCodeRule | None:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ExerciseError(f"{where}.{key} must be a list of names, got {value!r}.")
         lists[key] = tuple(value)
-    return OwnCodeRule(table["asks"], **lists)
+    uses = table.get("uses", [])
+    if not isinstance(uses, list) or not all(
+        isinstance(number, int) and not isinstance(number, bool) for number in uses
+    ):
+        raise ExerciseError(f"{where}.uses must be a list of exercise numbers, got {uses!r}.")
+    return OwnCodeRule(table["asks"], **lists, uses=tuple(uses))
 
 
 def tracks(catalog: list[Exercise]) -> list[tuple[Track, list[Exercise]]]:

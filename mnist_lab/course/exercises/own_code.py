@@ -41,6 +41,8 @@ class Watch:
         self.number, self.rule = number, rule
         path = str(getattr(module, "__file__", "") or "")
         self.files = {path, str(Path(path).resolve())} if path else set()
+        for used in _used_files(path, rule.uses):  # earlier exercises it imports: theirs too
+            self.files |= {str(used), str(used.resolve())}
         self.file_name = Path(path).name or "your file"
         self.student_globals = vars(module)
         self.given = {
@@ -216,6 +218,14 @@ class Watch:
 
 
 _CALL_CODE = Watch.call_as.__code__
+
+
+def _used_files(path: str, numbers: tuple[int, ...]) -> list[Path]:
+    """The files of the exercises numbered `numbers` in the folder of the file at `path`."""
+    if not path or not numbers:
+        return []
+    folder = Path(path).parent
+    return [used for number in numbers for used in sorted(folder.glob(f"ex{number:02d}_*.py"))]
 
 
 def _nested_codes(code: CodeType | None) -> set[CodeType]:

@@ -69,6 +69,8 @@ def grade_student(
             options = {"timeout": timeout, "memory_mb": memory_mb, "threads": threads}
             options["data_dir"] = Path(data_dir) if data_dir else None
             student_file = files.get(exercise.number)
+            uses = exercise.own_code.uses if exercise.own_code is not None else ()
+            options["earlier"] = [files[number] for number in uses if number in files]
             public = run_exercise_tests(exercise, student_file, **options)
             hidden = None
             if hidden_dir is not None and (Path(hidden_dir) / exercise.tests.name).is_file():
