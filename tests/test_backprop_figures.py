@@ -85,6 +85,7 @@ def test_chapter_12_shows_the_figures_of_track_3_s_tools_and_each_is_drawn():
         backprop_figures.SHAPES_PNG,
         "ex24_init_spread.png",
         "ex23_optimizer_paths.png",
+        "ex25_numpy_vs_keras.png",
         "ex26_accuracy_under_shift.png",
         "ex27_reliability.png",
     ]
