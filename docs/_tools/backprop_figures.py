@@ -11,8 +11,8 @@ docs/assets/generated/:
   real digits, with `backprop.date` and `backprop.command`.
 
 The forward pass is TensorFlow's, recorded layer by layer, so both backward passes start from
-the same numbers; only the backward passes differ. The weights are He-initialized with a fixed
-seed, the digits are the first BATCH of MNIST's training set. It takes seconds.
+the same numbers; only the backward passes differ. The weights are exercise 24's He normal
+(a fixed seed), the digits are the first BATCH of MNIST's training set. It takes seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mnist_lab.course.solutions import ex18_gradient_check as check
 from mnist_lab.course.solutions import ex19_dense_backward as dense
 from mnist_lab.course.solutions import ex21_conv_backward as conv
 from mnist_lab.course.solutions import ex22_pool_backward as pool
+from mnist_lab.course.solutions import ex24_initialization as init
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OUT = ROOT / "docs" / "assets" / "generated"
@@ -49,16 +50,15 @@ SHAPES = {
 
 
 def he_weights(dtype: type = np.float64, seed: int = SEED) -> dict[str, np.ndarray]:
-    """He-normal kernels (untruncated) and zero biases, as a fresh reference CNN has them."""
+    """Exercise 24's He-normal kernels (as Keras draws them) and zero biases, in `dtype`. Any
+    random start would do for a gradient check; He's keeps the gradients of a usual size."""
     rng = np.random.default_rng(seed)
-    weights = {}
-    for name, shape in SHAPES.items():
-        if len(shape) == 1:
-            weights[name] = np.zeros(shape, dtype)
-        else:
-            fan_in = int(np.prod(shape[:-1]))
-            weights[name] = (rng.standard_normal(shape) * np.sqrt(2 / fan_in)).astype(dtype)
-    return weights
+    return {
+        name: np.zeros(shape, dtype)
+        if len(shape) == 1
+        else init.he_normal(shape, rng).astype(dtype)
+        for name, shape in SHAPES.items()
+    }
 
 
 def forward_and_tape(images: np.ndarray, labels: np.ndarray, weights: dict[str, np.ndarray]):
